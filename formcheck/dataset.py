@@ -1,0 +1,229 @@
+"""The central labelled data type: pose tracks as an ``xarray.Dataset``.
+
+The layout follows the ``movement`` project's poses schema:
+
+``position``
+    ``(time, space, keypoints, individuals)``: image coordinates in pixels of
+    the upright frame, ``x`` to the right and ``y`` downwards. Missing points
+    are NaN.
+``confidence``
+    ``(time, keypoints, individuals)``: MediaPipe visibility in [0, 1], NaN
+    where no person was found.
+``world_position`` (optional)
+    ``(time, space_world, keypoints, individuals)``: MediaPipe world
+    landmarks in metres, origin at the hips.
+
+Coordinates: ``time`` holds real presentation times in seconds (corrected to
+capture time for slow-motion clips), ``frame`` (along ``time``) the 0-based
+decode index, ``space`` is ``["x", "y"]``, ``keypoints`` the 33 MediaPipe
+names, ``individuals`` ``["runner"]``.
+
+Attributes: ``fps`` (median frame rate from the timestamps), ``source``
+(file name), ``source_software``, ``width``/``height`` (upright frame size the
+pixels refer to), and whatever else the I/O stage knows (``rotation``,
+``time_scale``...).
+
+Every stage takes and returns this dataset; it is only built through
+:func:`from_arrays`, which validates it, and stages check it on entry with
+:func:`validate_dataset`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from formcheck.errors import FormcheckError
+from formcheck.landmarks import KEYPOINT_NAMES
+
+SPACE: tuple[str, str] = ("x", "y")
+SPACE_WORLD: tuple[str, str, str] = ("x", "y", "z")
+INDIVIDUAL = "runner"
+_REQUIRED_ATTRS = ("fps", "source", "width", "height")
+
+
+class InvalidDatasetError(FormcheckError):
+    """The pose dataset does not follow formcheck's schema."""
+
+
+def from_arrays(
+    position: np.ndarray,
+    confidence: np.ndarray,
+    time_s: np.ndarray,
+    *,
+    source: str,
+    width: int,
+    height: int,
+    frame: np.ndarray | None = None,
+    world_position: np.ndarray | None = None,
+    keypoints: tuple[str, ...] = KEYPOINT_NAMES,
+    source_software: str = "mediapipe",
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """Build and validate a pose dataset from plain arrays.
+
+    Parameters
+    ----------
+    position : numpy.ndarray
+        Pixel coordinates, shape ``(n_frames, n_keypoints, 2)``.
+    confidence : numpy.ndarray
+        Visibility per point, shape ``(n_frames, n_keypoints)``.
+    time_s : numpy.ndarray
+        Strictly increasing frame times in seconds, shape ``(n_frames,)``.
+    source : str
+        Where the data came from (usually the video file name).
+    width, height : int
+        Size in pixels of the upright frame the coordinates refer to.
+    frame : numpy.ndarray, optional
+        Decode index of each frame; defaults to ``0..n_frames-1``.
+    world_position : numpy.ndarray, optional
+        World landmarks in metres, shape ``(n_frames, n_keypoints, 3)``.
+    keypoints : tuple of str
+        Keypoint labels; MediaPipe's 33 names by default.
+    source_software : str
+        The pose estimator, stored as an attribute.
+    attrs : mapping, optional
+        Further attributes (rotation, time_scale, ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        The validated dataset.
+
+    Raises
+    ------
+    InvalidDatasetError
+        If shapes disagree or times are not strictly increasing.
+    """
+    position = np.asarray(position, dtype=float)
+    confidence = np.asarray(confidence, dtype=float)
+    time_s = np.asarray(time_s, dtype=float)
+    n_frames = time_s.shape[0] if time_s.ndim == 1 else -1
+    n_kp = len(keypoints)
+    if position.shape != (n_frames, n_kp, 2):
+        raise InvalidDatasetError(
+            f"position must have shape (frames, {n_kp}, 2); got {position.shape}"
+        )
+    if confidence.shape != (n_frames, n_kp):
+        raise InvalidDatasetError(
+            f"confidence must have shape (frames, {n_kp}); got {confidence.shape}"
+        )
+    frame_idx = np.arange(n_frames) if frame is None else np.asarray(frame)
+    if frame_idx.shape != (n_frames,):
+        raise InvalidDatasetError("frame must have one index per time")
+    fps = _median_fps(time_s)
+    data_vars: dict[str, Any] = {
+        "position": (
+            ("time", "space", "keypoints", "individuals"),
+            position.transpose(0, 2, 1)[..., np.newaxis],
+        ),
+        "confidence": (
+            ("time", "keypoints", "individuals"),
+            confidence[..., np.newaxis],
+        ),
+    }
+    if world_position is not None:
+        world_position = np.asarray(world_position, dtype=float)
+        if world_position.shape != (n_frames, n_kp, 3):
+            raise InvalidDatasetError(
+                f"world_position must have shape (frames, {n_kp}, 3); "
+                f"got {world_position.shape}"
+            )
+        data_vars["world_position"] = (
+            ("time", "space_world", "keypoints", "individuals"),
+            world_position.transpose(0, 2, 1)[..., np.newaxis],
+        )
+    ds = xr.Dataset(
+        data_vars=data_vars,
+        coords={
+            "time": time_s,
+            "frame": ("time", frame_idx.astype(np.int64)),
+            "space": list(SPACE),
+            "space_world": list(SPACE_WORLD),
+            "keypoints": list(keypoints),
+            "individuals": [INDIVIDUAL],
+        },
+        attrs={
+            "fps": fps,
+            "source": str(source),
+            "source_software": source_software,
+            "width": int(width),
+            "height": int(height),
+            **dict(attrs or {}),
+        },
+    )
+    validate_dataset(ds)
+    return ds
+
+
+def validate_dataset(ds: xr.Dataset) -> xr.Dataset:
+    """Check that ``ds`` follows the pose dataset schema.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A dataset made by :func:`from_arrays` (or loaded from disk).
+
+    Returns
+    -------
+    xarray.Dataset
+        The same dataset, so the call can be chained.
+
+    Raises
+    ------
+    InvalidDatasetError
+        If a variable, dimension, coordinate or attribute is missing or
+        malformed.
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise InvalidDatasetError(f"expected an xarray.Dataset, got {type(ds).__name__}")
+    for var, dims in (
+        ("position", ("time", "space", "keypoints", "individuals")),
+        ("confidence", ("time", "keypoints", "individuals")),
+    ):
+        if var not in ds:
+            raise InvalidDatasetError(f"the dataset has no '{var}' variable")
+        if ds[var].dims != dims:
+            raise InvalidDatasetError(f"'{var}' must have dims {dims}; got {ds[var].dims}")
+    if list(ds["space"].values) != list(SPACE):
+        raise InvalidDatasetError("space coordinate must be ['x', 'y']")
+    if "frame" not in ds.coords:
+        raise InvalidDatasetError("the dataset has no 'frame' coordinate")
+    missing = [a for a in _REQUIRED_ATTRS if a not in ds.attrs]
+    if missing:
+        raise InvalidDatasetError(f"the dataset lacks attributes {missing}")
+    t = np.asarray(ds["time"].values, dtype=float)
+    if t.size > 1 and not np.all(np.diff(t) > 0):
+        raise InvalidDatasetError("frame times must be strictly increasing")
+    return ds
+
+
+def _median_fps(time_s: np.ndarray) -> float:
+    """Frame rate from the median frame interval (robust to VFR jitter)."""
+    if time_s.size < 2:
+        return float("nan")
+    dt = np.diff(time_s)
+    dt = dt[dt > 0]
+    return float(1.0 / np.median(dt)) if dt.size else float("nan")
+
+
+def keypoint_xy(ds: xr.Dataset, name: str) -> np.ndarray:
+    """Return one keypoint's pixel track as an ``(n_frames, 2)`` array.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+    name : str
+        Keypoint label, e.g. ``"left_ankle"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x`` and ``y`` per frame, NaN where missing.
+    """
+    da = ds["position"].sel(keypoints=name, individuals=INDIVIDUAL)
+    return np.asarray(da.transpose("time", "space").values, dtype=float)

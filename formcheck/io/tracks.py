@@ -1,0 +1,173 @@
+"""Saving and loading pose tracks (netCDF via h5netcdf) and JSON reports.
+
+Tracks are saved so analysis can rerun without pose estimation. Files are
+written atomically: to a temporary name in the same folder, then renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from formcheck.dataset import InvalidDatasetError, validate_dataset
+from formcheck.errors import TracksFileError
+
+TRACKS_FILE = "tracks.nc"
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path that replaces ``path`` only if the block succeeds.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The final destination.
+
+    Yields
+    ------
+    pathlib.Path
+        A temporary file in the same folder to write to.
+    """
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write text to ``path`` atomically (UTF-8).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Destination file.
+    text : str
+        Content.
+    """
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def save_json(path: str | Path, data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Destination file.
+    data : Any
+        JSON-serialisable data (NaN is written as null).
+    """
+    write_text_atomic(path, json.dumps(_nan_to_none(data), indent=2, allow_nan=False) + "\n")
+
+
+def load_json(path: str | Path) -> Any:
+    """Read a JSON file written by formcheck.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    Any
+        The parsed data.
+
+    Raises
+    ------
+    TracksFileError
+        If the file is missing or is not valid JSON.
+    """
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise TracksFileError(f"no such file: {p}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
+        raise TracksFileError(f"{p.name} is not a valid formcheck JSON file ({exc}).") from exc
+
+
+def _nan_to_none(obj: Any) -> Any:
+    if isinstance(obj, float) and obj != obj:  # NaN
+        return None
+    if isinstance(obj, float) and obj in (float("inf"), float("-inf")):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_nan_to_none(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return _nan_to_none(obj.item())
+    return obj
+
+
+def save_tracks(ds: xr.Dataset, path: str | Path) -> Path:
+    """Save a pose dataset as netCDF, atomically.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A valid pose dataset.
+    path : str or pathlib.Path
+        Destination ``.nc`` file.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    validate_dataset(ds)
+    dest = Path(path)
+    with atomic_path(dest) as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+    return dest
+
+
+def load_tracks(path: str | Path) -> xr.Dataset:
+    """Load a pose dataset saved by :func:`save_tracks`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ``.nc`` file.
+
+    Returns
+    -------
+    xarray.Dataset
+        The validated dataset, fully loaded into memory.
+
+    Raises
+    ------
+    TracksFileError
+        If the file is missing, unreadable, or not a formcheck tracks file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise TracksFileError(f"no tracks file at {p}; run 'formcheck analyze' first.")
+    try:
+        with xr.open_dataset(p, engine="h5netcdf") as opened:
+            ds = opened.load()
+    except InvalidDatasetError:
+        raise
+    except Exception as exc:  # h5py/netCDF raise many types on damaged files
+        raise TracksFileError(f"{p.name} is not a readable tracks file ({exc}).") from exc
+    try:
+        return validate_dataset(ds)
+    except InvalidDatasetError as exc:
+        raise TracksFileError(f"{p.name} is not a formcheck tracks file: {exc}") from exc

@@ -1,0 +1,373 @@
+"""Reading video files: probing, and streaming upright frames with real timestamps.
+
+PyAV (FFmpeg's libraries) gives each frame's true presentation time, which
+matters for phone clips recorded at a variable frame rate, and the display
+matrix that makes portrait phone clips upright. Frames are decoded in a
+background thread and handed over through a small bounded queue, so memory
+does not grow with clip length and decoding overlaps pose inference.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from formcheck.errors import InputLimitError, VideoError
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """Limits that keep one file from exhausting memory or time.
+
+    Attributes
+    ----------
+    max_bytes : int
+        Largest accepted file size.
+    max_duration_s : float
+        Longest accepted clip, in (capture) seconds.
+    max_long_side : int
+        Frames whose longer side exceeds this are downscaled before pose.
+    """
+
+    max_bytes: int = 2 * 1024**3
+    max_duration_s: float = 30 * 60.0
+    max_long_side: int = 1920
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a clip, before decoding it.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    width, height : int
+        Upright (displayed) frame size, after rotation, before any downscale.
+    rotation : int
+        Counter-clockwise degrees applied to coded frames to make them upright (0, 90,
+        180 or 270).
+    fps : float
+        Nominal frame rate of the file (playback rate).
+    n_frames : int
+        Frame count from the container (0 when unknown).
+    duration_s : float
+        Duration from the container, playback seconds (NaN when unknown).
+    codec : str
+        Video codec name.
+    file_bytes : int
+        File size.
+    """
+
+    path: str
+    width: int
+    height: int
+    rotation: int
+    fps: float
+    n_frames: int
+    duration_s: float
+    codec: str
+    file_bytes: int
+
+    @property
+    def orientation(self) -> str:
+        """``"portrait"`` or ``"landscape"`` of the upright frame."""
+        return "portrait" if self.height > self.width else "landscape"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded, upright RGB frame.
+
+    Attributes
+    ----------
+    index : int
+        0-based decode index.
+    time_s : float
+        Presentation time from the first frame, in capture seconds.
+    image : numpy.ndarray
+        ``(height, width, 3)`` uint8 RGB, upright, possibly downscaled.
+    """
+
+    index: int
+    time_s: float
+    image: np.ndarray
+
+
+def _open(path: Path) -> Any:
+    import av
+
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise VideoError(
+            f"cannot open {path.name} as a video ({_short(exc)}). Check that the file "
+            "is a complete MP4/MOV/AVI video; re-export or re-copy it if it was cut short."
+        ) from exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def _rotation_of(stream: Any, first_frame: Any | None) -> int:
+    """Degrees to rotate coded frames counter-clockwise to make them upright."""
+    rot = 0.0
+    if first_frame is not None:
+        rot = float(getattr(first_frame, "rotation", 0) or 0)
+    if not rot:
+        tag = stream.metadata.get("rotate") if stream.metadata else None
+        if tag:
+            try:
+                # The legacy "rotate" tag is clockwise; the display matrix is CCW.
+                rot = -float(tag)
+            except ValueError:
+                rot = 0.0
+    return int(round(rot / 90.0)) % 4 * 90
+
+
+def probe_video(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
+    """Read a clip's container information and first frame.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The video file.
+    limits : VideoLimits, optional
+        Size and duration limits to enforce.
+
+    Returns
+    -------
+    VideoInfo
+        Upright size, rotation, nominal fps, frame count and duration.
+
+    Raises
+    ------
+    VideoError
+        If the file is missing, not a video, has no video stream, or has no
+        decodable frame.
+    InputLimitError
+        If the file is larger or longer than the limits allow.
+    """
+    import av
+
+    limits = limits or VideoLimits()
+    p = Path(path)
+    if not p.is_file():
+        raise VideoError(f"no such video file: {p}")
+    size = p.stat().st_size
+    if size == 0:
+        raise VideoError(f"{p.name} is empty (0 bytes). Copy the video again.")
+    if size > limits.max_bytes:
+        raise InputLimitError(
+            f"{p.name} is {size / 1024**2:.0f} MB, over the {limits.max_bytes / 1024**2:.0f} MB "
+            "limit. Trim the clip to 10-30 s of steady running or raise the limit."
+        )
+    with _open(p) as container:
+        if not container.streams.video:
+            raise VideoError(
+                f"{p.name} has no video stream (audio only?). Record or export it as a video."
+            )
+        stream = container.streams.video[0]
+        first = None
+        try:
+            for first in container.decode(stream):
+                break
+        except (av.FFmpegError, ValueError) as exc:
+            raise VideoError(
+                f"cannot decode {p.name} ({_short(exc)}). The file looks damaged or cut "
+                "short; copy or export it again."
+            ) from exc
+        if first is None:
+            raise VideoError(f"{p.name} contains no video frames. Record the clip again.")
+        rotation = _rotation_of(stream, first)
+        cw, ch = int(first.width), int(first.height)
+        width, height = (ch, cw) if rotation in (90, 270) else (cw, ch)
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else float("nan")
+        duration = float("nan")
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000.0
+        n_frames = int(stream.frames or 0)
+        if n_frames == 0 and math.isfinite(duration) and math.isfinite(fps):
+            n_frames = int(round(duration * fps))
+        codec = stream.codec_context.name
+    if math.isfinite(duration) and duration > limits.max_duration_s:
+        raise InputLimitError(
+            f"{p.name} lasts {duration / 60:.1f} min, over the {limits.max_duration_s / 60:.0f} min "
+            "limit. Trim it to the part you want analysed."
+        )
+    return VideoInfo(
+        path=str(p),
+        width=width,
+        height=height,
+        rotation=rotation,
+        fps=fps,
+        n_frames=n_frames,
+        duration_s=duration,
+        codec=codec,
+        file_bytes=size,
+    )
+
+
+def output_size(info: VideoInfo, max_long_side: int) -> tuple[int, int]:
+    """Frame size after downscaling so the long side fits ``max_long_side``.
+
+    Parameters
+    ----------
+    info : VideoInfo
+        The probed clip.
+    max_long_side : int
+        Largest allowed long side in pixels.
+
+    Returns
+    -------
+    tuple of int
+        ``(width, height)`` of the frames :func:`iter_frames` yields.
+    """
+    long_side = max(info.width, info.height)
+    if long_side <= max_long_side:
+        return info.width, info.height
+    scale = max_long_side / long_side
+    return max(2, int(round(info.width * scale))), max(2, int(round(info.height * scale)))
+
+
+def iter_frames(
+    info: VideoInfo,
+    *,
+    time_scale: float = 1.0,
+    max_long_side: int = 1920,
+    queue_size: int = 8,
+) -> Iterator[Frame]:
+    """Stream a clip's frames, upright, with real timestamps.
+
+    Decoding runs in a background thread; at most ``queue_size`` frames are
+    held at once.
+
+    Parameters
+    ----------
+    info : VideoInfo
+        The probed clip (from :func:`probe_video`).
+    time_scale : float
+        Multiplies presentation times: ``playback_fps / capture_fps`` for a
+        slow-motion clip, 1 otherwise.
+    max_long_side : int
+        Frames are downscaled so their longer side is at most this.
+    queue_size : int
+        Frames decoded ahead of the consumer.
+
+    Yields
+    ------
+    Frame
+        Index, time in capture seconds from the first frame, RGB image.
+
+    Raises
+    ------
+    VideoError
+        If decoding fails before any frame, or the timestamps are unusable.
+    """
+    out_w, out_h = output_size(info, max_long_side)
+    q: queue.Queue[Frame | BaseException | None] = queue.Queue(maxsize=queue_size)
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=_decode_worker,
+        args=(info, time_scale, (out_w, out_h), q, stop),
+        name="formcheck-decode",
+        daemon=True,
+    )
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+
+
+def _decode_worker(
+    info: VideoInfo,
+    time_scale: float,
+    size: tuple[int, int],
+    q: queue.Queue[Frame | BaseException | None],
+    stop: threading.Event,
+) -> None:
+    """Decode frames into ``q``; end with None or the exception raised."""
+    try:
+        for frame in _decode(info, time_scale, size):
+            while not stop.is_set():
+                try:
+                    q.put(frame, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set():
+                return
+        q.put(None)
+    except BaseException as exc:  # handed to the consumer thread, re-raised there
+        q.put(exc)
+
+
+def _decode(info: VideoInfo, time_scale: float, size: tuple[int, int]) -> Iterator[Frame]:
+    import av
+
+    out_w, out_h = size
+    k = info.rotation // 90
+    # Before rotation, the coded frame's size maps to the rotated output size.
+    coded_w, coded_h = (out_h, out_w) if k % 2 else (out_w, out_h)
+    with _open(Path(info.path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        t0: float | None = None
+        last_t = -math.inf
+        index = 0
+        try:
+            for frame in container.decode(stream):
+                t = _frame_time(frame, index, info.fps)
+                if t0 is None:
+                    t0 = t
+                rel = (t - t0) * time_scale
+                if rel <= last_t:  # duplicate or out-of-order pts: keep time strictly increasing
+                    rel = last_t + 1e-6
+                last_t = rel
+                img = frame.to_ndarray(format="rgb24", width=coded_w, height=coded_h)
+                if k:
+                    img = np.ascontiguousarray(np.rot90(img, k))
+                yield Frame(index=index, time_s=rel, image=img)
+                index += 1
+        except av.FFmpegError as exc:
+            if index == 0:
+                raise VideoError(
+                    f"cannot decode {Path(info.path).name} ({_short(exc)}). The file looks "
+                    "damaged; copy or export it again."
+                ) from exc
+            # A damaged tail: keep what decoded (the report counts the frames).
+
+
+def _frame_time(frame: Any, index: int, fps: float) -> float:
+    """Presentation time of a frame in seconds, falling back to index / fps."""
+    if frame.pts is not None and frame.time_base is not None:
+        return float(frame.pts * frame.time_base)
+    if frame.time is not None:
+        return float(frame.time)
+    return index / fps if fps and math.isfinite(fps) else float(index)

@@ -306,7 +306,7 @@ def fill_gaps(ds: xr.Dataset, max_gap_s: float) -> xr.Dataset:
     out = ds.copy()
     t = np.asarray(ds["time"].values, dtype=float)
     pos = ds["position"].transpose("time", ...)
-    values = np.array(pos.values, dtype=float)
+    values = np.array(pos.values, dtype=float, order="C")
     flat = values.reshape(values.shape[0], -1)
     for j in range(flat.shape[1]):
         col = flat[:, j]
@@ -353,7 +353,7 @@ def lowpass(ds: xr.Dataset, cutoff_hz: float, order: int = 4) -> xr.Dataset:
     b, a = signal.butter(order, wn)
     padlen = 3 * max(len(a), len(b))
     pos = ds["position"].transpose("time", ...)
-    values = np.array(pos.values, dtype=float)
+    values = np.array(pos.values, dtype=float, order="C")
     flat = values.reshape(values.shape[0], -1)
     for j in range(flat.shape[1]):
         col = flat[:, j]

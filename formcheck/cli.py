@@ -1,0 +1,231 @@
+"""The ``formcheck`` command line: thin, calling the same pipeline as the app.
+
+Every user-caused problem ends in one line on stderr (``error: ...``) and a
+non-zero exit code; no traceback ever reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from formcheck.errors import FormcheckError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="formcheck",
+    help="Analyse running form from video: foot strikes, cadence, overstride, knee valgus.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def _progress(quiet: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr, or nothing when quiet or not a terminal."""
+    if quiet:
+        yield None
+        return
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        TimeRemainingColumn(),
+        console=_stderr(),
+        transient=True,
+    )
+    task = progress.add_task(label, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=max(total, done) if total else None)
+
+    with progress:
+        yield update
+
+
+def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
+    console = Console(highlight=False)
+    pq = report["pose_quality"]
+    video = report["video"]
+    console.print(
+        f"[bold]{video['file']}[/]: {video['frames']} frames, {video['duration_s']:.1f} s, "
+        f"{video['fps']:.1f} fps, {video['width']}x{video['height']}; runner found in "
+        f"{pq['detection_rate']:.0%} of frames"
+    )
+    facing = f", facing {report['direction']}" if report.get("direction") else ""
+    console.print(f"view: {report['view']}{facing} ({report['setting']})")
+    metrics = report.get("metrics", {})
+    if metrics:
+        table = Table(show_header=True, header_style="bold")
+        for col in ("metric", "value", "left", "right", "status"):
+            table.add_column(col)
+        for name, m in metrics.items():
+            table.add_row(
+                name,
+                _fmt(m.get("value"), m.get("uncertainty"), m.get("unit", "")),
+                _fmt(m.get("left"), None, ""),
+                _fmt(m.get("right"), None, ""),
+                m.get("status", "") if m.get("status") == "ok" else f"{m.get('status')}: {m.get('reason', '')}",
+            )
+        console.print(table)
+    console.print(f"results written to {out_dir}")
+
+
+def _fmt(value: Any, unc: Any, unit: str) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:.1f}" if isinstance(value, int | float) else str(value)
+    if isinstance(unc, int | float):
+        text += f" ± {unc:.1f}"
+    return f"{text} {unit}".strip()
+
+
+@app.command()
+def analyze(
+    video: Annotated[Path, typer.Argument(help="Running clip (mp4, mov, m4v, avi).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("formcheck-out"),
+    view: Annotated[
+        str, typer.Option(help="Camera view: auto, side, rear or front.")
+    ] = "auto",
+    capture_fps: Annotated[
+        float | None,
+        typer.Option(help="Frame rate the clip was filmed at (slow-motion clips)."),
+    ] = None,
+    height: Annotated[float | None, typer.Option(help="Runner height in metres.")] = None,
+    speed: Annotated[float | None, typer.Option(help="Treadmill speed in km/h.")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Another MediaPipe pose_landmarker .task file.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+) -> None:
+    """Analyse one clip and write tracks.nc and report.json to --out."""
+    from formcheck.io.outputs import write_analysis
+    from formcheck.pipeline import AnalysisOptions, analyze as run_analysis
+
+    if view not in ("auto", "side", "rear", "front"):
+        raise FormcheckError(f"--view must be auto, side, rear or front, not {view!r}")
+    options = AnalysisOptions(
+        model_path=str(model) if model else None,
+        view=view,  # type: ignore[arg-type]
+        capture_fps=capture_fps,
+        height_m=height,
+        treadmill_speed_kmh=speed,
+    )
+    with _progress(quiet, f"pose {video.name}") as update:
+        analysis = run_analysis(video, options, on_progress=update)
+    report = write_analysis(analysis, out)
+    if not quiet:
+        _print_summary(report, out)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Argument(help="Output .mp4 (ground truth goes beside it).")],
+    view: Annotated[str, typer.Option(help="side or rear.")] = "side",
+    facing: Annotated[str, typer.Option(help="left or right (side view).")] = "right",
+    cadence: Annotated[float, typer.Option(help="Steps per minute.")] = 170.0,
+    duty_factor: Annotated[float, typer.Option(help="Contact time / stride time.")] = 0.36,
+    overstride: Annotated[float, typer.Option(help="Heel ahead of hip at contact, % leg.")] = 8.0,
+    valgus_left: Annotated[float, typer.Option(help="Peak knee FPPA, left leg (deg).")] = 0.0,
+    valgus_right: Annotated[float, typer.Option(help="Peak knee FPPA, right leg (deg).")] = 0.0,
+    trunk_lean: Annotated[float, typer.Option(help="Forward trunk lean (deg).")] = 7.0,
+    fps: Annotated[float, typer.Option(help="Frames per second.")] = 30.0,
+    width: Annotated[int, typer.Option(help="Frame width.")] = 1280,
+    height: Annotated[int, typer.Option(help="Frame height.")] = 720,
+    duration: Annotated[float, typer.Option(help="Seconds.")] = 6.0,
+    style: Annotated[str, typer.Option(help="Runner style: a or b.")] = "a",
+    rotate_metadata: Annotated[
+        bool, typer.Option(help="Portrait: store landscape pixels + rotation metadata.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Render a synthetic treadmill runner with exact ground truth."""
+    from formcheck.synth import SynthParams, render_clip
+
+    params = SynthParams(
+        view=view,  # type: ignore[arg-type]
+        facing=facing,  # type: ignore[arg-type]
+        cadence_spm=cadence,
+        duty_factor=duty_factor,
+        overstride_pct_leg=overstride,
+        valgus_left_deg=valgus_left,
+        valgus_right_deg=valgus_right,
+        trunk_lean_deg=trunk_lean,
+        fps=fps,
+        width=width,
+        height=height,
+        duration_s=duration,
+        style=style,  # type: ignore[arg-type]
+        rotate_metadata=rotate_metadata,
+        seed=seed,
+    )
+    truth = render_clip(params, out)
+    Console(highlight=False).print(
+        f"wrote {out} ({truth['n_frames']} frames) and its ground truth "
+        f"{out.with_suffix('.truth.json').name}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turning every error into one line and an exit code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (``sys.argv[1:]`` when None).
+
+    Returns
+    -------
+    int
+        Process exit code.
+    """
+    try:
+        app(args=argv, standalone_mode=False)
+    except FormcheckError as exc:
+        _stderr().print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        _stderr().print("interrupted; nothing half-written was kept.")
+        return EXIT_INTERRUPTED
+    except (typer.Abort, typer.Exit) as exc:
+        return int(getattr(exc, "exit_code", 1) or 0)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        _stderr().print(
+            f"[bold red]error:[/] unexpected failure ({type(exc).__name__}: {exc}). "
+            "Please report it with the clip if you can.",
+            soft_wrap=True,
+        )
+        return EXIT_INTERNAL_ERROR
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Cleaning: analytic tracks with known answers, plus gaps, noise and label swaps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formcheck.cleaning import (
+    CleaningSettings,
+    clean_tracks,
+    fill_gaps,
+    lowpass,
+    mask_low_confidence,
+    repair_leg_swaps,
+)
+from formcheck.dataset import from_arrays, keypoint_xy
+from formcheck.landmarks import KEYPOINT_NAMES
+
+N = len(KEYPOINT_NAMES)
+IDX = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
+
+
+def _runner(fps: float = 60.0, seconds: float = 4.0, step_hz: float = 1.4):
+    """Two legs moving in antiphase around fixed hips (a side-view caricature)."""
+    t = np.arange(int(fps * seconds)) / fps
+    pos = np.zeros((t.size, N, 2))
+    pos[:, :, 0] = 500.0
+    pos[:, :, 1] = 300.0
+    for side, phase in (("left", 0.0), ("right", np.pi)):
+        swing = 120.0 * np.sin(2 * np.pi * step_hz * t + phase)
+        lift = 30.0 * np.maximum(0.0, np.cos(2 * np.pi * step_hz * t + phase))
+        pos[:, IDX[f"{side}_hip"]] = np.c_[np.full_like(t, 500.0), np.full_like(t, 400.0)]
+        pos[:, IDX[f"{side}_knee"]] = np.c_[500 + 0.5 * swing, 520.0 - 0.5 * lift]
+        for stem, dy in (("ankle", 640.0), ("heel", 655.0), ("foot_index", 660.0)):
+            pos[:, IDX[f"{side}_{stem}"]] = np.c_[500 + swing + (25 if stem == "foot_index" else 0), dy - lift]
+    conf = np.full((t.size, N), 0.95)
+    return pos, conf, t
+
+
+def _ds(pos, conf, t):
+    return from_arrays(pos, conf, t, source="synthetic", width=1000, height=800)
+
+
+def test_lowpass_removes_noise_without_lag() -> None:
+    pos, conf, t = _runner()
+    rng = np.random.default_rng(0)
+    noisy = pos + rng.normal(0, 4.0, pos.shape)
+    out = lowpass(_ds(noisy, conf, t), cutoff_hz=8.0)
+    truth = pos[:, IDX["left_ankle"], 0]
+    filt = keypoint_xy(out, "left_ankle")[:, 0]
+    raw = noisy[:, IDX["left_ankle"], 0]
+    assert np.sqrt(np.mean((filt - truth) ** 2)) < 0.6 * np.sqrt(np.mean((raw - truth) ** 2))
+    lags = np.arange(-5, 6)
+    xc = [np.dot(np.roll(filt - filt.mean(), k), truth - truth.mean()) for k in lags]
+    assert lags[int(np.argmax(xc))] == 0
+
+
+def test_fill_gaps_is_bounded_in_real_time() -> None:
+    pos, conf, t = _runner(fps=30.0)
+    gapped = pos.copy()
+    gapped[10:13, IDX["left_knee"]] = np.nan  # 3 frames: 0.13 s from last to next
+    gapped[40:55, IDX["left_knee"]] = np.nan  # 15 frames: too long
+    out = fill_gaps(_ds(gapped, conf, t), max_gap_s=0.15)
+    knee = keypoint_xy(out, "left_knee")
+    assert np.all(np.isfinite(knee[10:13]))
+    assert np.all(np.isnan(knee[40:55]))
+    lin = np.interp(t[10:13], [t[9], t[13]], [pos[9, IDX["left_knee"], 0], pos[13, IDX["left_knee"], 0]])
+    np.testing.assert_allclose(knee[10:13, 0], lin)
+
+
+def test_low_confidence_points_are_masked() -> None:
+    pos, conf, t = _runner()
+    conf[5, IDX["right_heel"]] = 0.1
+    out = mask_low_confidence(_ds(pos, conf, t), 0.3)
+    assert np.all(np.isnan(keypoint_xy(out, "right_heel")[5]))
+    assert np.all(np.isfinite(keypoint_xy(out, "right_heel")[6]))
+
+
+@pytest.mark.parametrize("start,length", [(20, 1), (50, 4), (120, 6)])
+def test_swapped_leg_labels_are_repaired(start: int, length: int) -> None:
+    pos, conf, t = _runner()
+    swapped = pos.copy()
+    for stem in ("knee", "ankle", "heel", "foot_index"):
+        li, ri = IDX[f"left_{stem}"], IDX[f"right_{stem}"]
+        swapped[start : start + length, [li, ri]] = pos[start : start + length, [ri, li]]
+    out, n = repair_leg_swaps(_ds(swapped, conf, t))
+    assert n == length
+    np.testing.assert_allclose(keypoint_xy(out, "left_ankle"), pos[:, IDX["left_ankle"]])
+    np.testing.assert_allclose(keypoint_xy(out, "right_ankle"), pos[:, IDX["right_ankle"]])
+
+
+def test_collapsed_far_leg_is_dropped_then_filled() -> None:
+    pos, conf, t = _runner()
+    bad = pos.copy()
+    # Find frames where the legs are far apart and put the right labels on the left leg.
+    apart = np.abs(pos[:, IDX["left_ankle"], 0] - pos[:, IDX["right_ankle"], 0]) > 150
+    frames = np.flatnonzero(apart)[10:12]
+    for stem in ("knee", "ankle", "heel", "foot_index"):
+        bad[frames, IDX[f"right_{stem}"]] = pos[frames, IDX[f"left_{stem}"]]
+    cleaned = clean_tracks(_ds(bad, conf, t), CleaningSettings(cutoff_hz=20.0))
+    err = np.abs(keypoint_xy(cleaned, "right_ankle")[frames] - pos[frames, IDX["right_ankle"]])
+    assert np.all(err < 15.0), err
+
+
+def test_clean_tracks_keeps_a_clean_track() -> None:
+    pos, conf, t = _runner()
+    out = clean_tracks(_ds(pos, conf, t))
+    assert out.attrs["cleaning_swaps_repaired"] == 0
+    np.testing.assert_allclose(keypoint_xy(out, "left_ankle"), pos[:, IDX["left_ankle"]], atol=2.0)

@@ -1,0 +1,51 @@
+"""The central dataset: one validating constructor, labelled access."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formcheck.dataset import InvalidDatasetError, from_arrays, keypoint_xy
+from formcheck.landmarks import KEYPOINT_NAMES, mirror_name
+
+N = len(KEYPOINT_NAMES)
+
+
+def _arrays(n: int = 10):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, N, 2)), rng.uniform(size=(n, N)), np.arange(n) / 30.0
+
+
+def test_from_arrays_labels_and_attrs() -> None:
+    pos, conf, t = _arrays()
+    ds = from_arrays(pos, conf, t, source="clip.mp4", width=640, height=360)
+    assert ds.position.dims == ("time", "space", "keypoints", "individuals")
+    assert ds.confidence.dims == ("time", "keypoints", "individuals")
+    assert ds.attrs["fps"] == pytest.approx(30.0)
+    np.testing.assert_allclose(keypoint_xy(ds, "left_knee"), pos[:, KEYPOINT_NAMES.index("left_knee")])
+    assert list(ds.frame.values) == list(range(10))
+
+
+def test_from_arrays_rejects_bad_shapes_and_times() -> None:
+    pos, conf, t = _arrays()
+    with pytest.raises(InvalidDatasetError):
+        from_arrays(pos[:, :5], conf, t, source="x", width=1, height=1)
+    with pytest.raises(InvalidDatasetError):
+        from_arrays(pos, conf[:, :5], t, source="x", width=1, height=1)
+    t_bad = t.copy()
+    t_bad[5] = t_bad[4]
+    with pytest.raises(InvalidDatasetError, match="strictly increasing"):
+        from_arrays(pos, conf, t_bad, source="x", width=1, height=1)
+
+
+def test_fps_from_variable_timestamps_is_the_median_rate() -> None:
+    pos, conf, _ = _arrays(9)
+    t = np.array([0, 1, 2, 3, 5, 6, 7, 8, 9]) / 60.0  # one dropped frame
+    ds = from_arrays(pos, conf, t, source="x", width=1, height=1)
+    assert ds.attrs["fps"] == pytest.approx(60.0)
+
+
+def test_mirror_name() -> None:
+    assert mirror_name("left_heel") == "right_heel"
+    assert mirror_name("right_foot_index") == "left_foot_index"
+    assert mirror_name("nose") == "nose"

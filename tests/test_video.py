@@ -1,0 +1,105 @@
+"""Reading video: real timestamps, rotation, downscaling, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from formcheck.errors import VideoError
+from formcheck.io.video import iter_frames, probe_video
+from formcheck.io.writer import VideoWriter
+
+
+def _marked_frame(w: int, h: int, i: int = 0) -> np.ndarray:
+    """Upright test image: red top band, blue bottom band, a grey level coding ``i``."""
+    img = np.full((h, w, 3), 40 + (i * 7) % 180, np.uint8)
+    img[: h // 4] = (230, 20, 20)
+    img[-h // 4 :] = (20, 20, 230)
+    return img
+
+
+def test_variable_frame_rate_clip_gets_its_true_timestamps(tmp_path: Path) -> None:
+    # 20 frames at 60 fps, then 20 at 20 fps: a phone that dropped its rate.
+    steps = np.r_[np.full(20, 1 / 60), np.full(19, 1 / 20)]
+    times = np.concatenate([[0.0], np.cumsum(steps)])
+    path = tmp_path / "vfr.mp4"
+    with VideoWriter(path, 320, 240, fps=30) as writer:
+        for i, t in enumerate(times):
+            writer.write(_marked_frame(320, 240, i), time_s=float(t))
+    info = probe_video(path)
+    got = np.array([f.time_s for f in iter_frames(info)])
+    assert got.size == times.size
+    np.testing.assert_allclose(got, times, atol=1e-3)
+    # A constant-rate assumption (index / nominal fps) would be far off.
+    assert np.max(np.abs(np.arange(times.size) / info.fps - times)) > 0.05
+
+
+def test_portrait_clip_with_rotation_metadata_comes_out_upright(tmp_path: Path) -> None:
+    w, h = 180, 320  # upright portrait
+    path = tmp_path / "portrait.mp4"
+    with VideoWriter(path, h, w, fps=30, rotation_deg=90) as writer:  # landscape pixels
+        for i in range(5):
+            writer.write(np.ascontiguousarray(np.rot90(_marked_frame(w, h, i), k=-1)))
+    info = probe_video(path)
+    assert (info.width, info.height, info.rotation) == (w, h, 90)
+    assert info.orientation == "portrait"
+    frame = next(iter(iter_frames(info)))
+    assert frame.image.shape == (h, w, 3)
+    top, bottom = frame.image[: h // 8].mean(axis=(0, 1)), frame.image[-h // 8 :].mean(axis=(0, 1))
+    assert top[0] > 150 and top[2] < 80, "red band must be on top"
+    assert bottom[2] > 150 and bottom[0] < 80, "blue band must be at the bottom"
+
+
+def test_large_frames_are_downscaled_before_pose(tmp_path: Path) -> None:
+    path = tmp_path / "big.mp4"
+    with VideoWriter(path, 1600, 900, fps=30) as writer:
+        for i in range(3):
+            writer.write(_marked_frame(1600, 900, i))
+    info = probe_video(path)
+    frames = list(iter_frames(info, max_long_side=800))
+    assert frames[0].image.shape == (450, 800, 3)
+    assert [f.index for f in frames] == [0, 1, 2]
+
+
+def test_capture_fps_rescales_time(tmp_path: Path) -> None:
+    path = tmp_path / "slowmo.mp4"
+    with VideoWriter(path, 64, 64, fps=30) as writer:
+        for i in range(9):
+            writer.write(_marked_frame(64, 64, i))
+    info = probe_video(path)
+    times = [f.time_s for f in iter_frames(info, time_scale=30 / 240)]
+    assert times[-1] == pytest.approx(8 / 240, abs=1e-4)
+
+
+def test_text_file_named_mp4_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("this is not a video\n" * 50)
+    with pytest.raises(VideoError, match="cannot open notes.mp4"):
+        probe_video(bad)
+
+
+def test_empty_and_missing_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(VideoError, match="empty"):
+        probe_video(empty)
+    with pytest.raises(VideoError, match="no such video"):
+        probe_video(tmp_path / "missing.mp4")
+
+
+def test_truncated_file_fails_cleanly_or_keeps_what_decodes(tmp_path: Path) -> None:
+    path = tmp_path / "whole.mp4"
+    with VideoWriter(path, 320, 240, fps=30) as writer:
+        for i in range(60):
+            writer.write(_marked_frame(320, 240, i))
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    try:
+        info = probe_video(cut)
+    except VideoError as exc:  # moov atom at the end: nothing decodable
+        assert "cut.mp4" in str(exc)
+        return
+    frames = list(iter_frames(info))
+    assert 0 < len(frames) < 60

@@ -371,3 +371,33 @@ def _frame_time(frame: Any, index: int, fps: float) -> float:
     if frame.time is not None:
         return float(frame.time)
     return index / fps if fps and math.isfinite(fps) else float(index)
+
+
+def read_frame(info: VideoInfo, index: int, *, time_scale: float = 1.0, max_long_side: int = 1920) -> Frame:
+    """Decode one frame by its decode index (streams up to it).
+
+    Parameters
+    ----------
+    info : VideoInfo
+        The probed clip.
+    index : int
+        0-based decode index.
+    time_scale : float
+        See :func:`iter_frames`.
+    max_long_side : int
+        See :func:`iter_frames`.
+
+    Returns
+    -------
+    Frame
+        The frame.
+
+    Raises
+    ------
+    VideoError
+        If the clip has fewer frames.
+    """
+    for frame in iter_frames(info, time_scale=time_scale, max_long_side=max_long_side):
+        if frame.index == index:
+            return frame
+    raise VideoError(f"{Path(info.path).name} has no frame {index}")

@@ -1,0 +1,757 @@
+"""Gait events (initial contact, toe-off) from 2D pose tracks.
+
+Method (default, ``"foot_height"``), for every view:
+
+1. **Leg identity.** Left/right labels of the far leg can swap for a few
+   frames. :func:`repair_leg_labels` finds the per-frame swap sequence that
+   keeps every leg joint's trajectory continuous (a two-state Viterbi path
+   with a small cost for disagreeing with the labels), and in rear/front
+   views orients the legs by image side.
+2. **Step period** :func:`estimate_step_period`: autocorrelation of the
+   difference of the two feet's heights (one stride per period), resampled
+   on a uniform time grid because phone video has a variable frame rate.
+3. **Stance runs.** For each foot, the lowest foot point (``max`` of heel and
+   toe ``y``, image ``y`` points down) is compared with its local ground
+   level (running maximum over one stride, so far-foot perspective, tilted
+   cameras and slow drift do not matter). Frames within a tolerance of the
+   ground (``max(4 % leg length, 3 x noise)``) form stance runs.
+4. **Sub-frame timing.** Initial contact is where the descending foot meets
+   its stance level: a hinge ``y = level - v * max(0, t0 - t)`` is fitted by
+   least squares around the first stance frame, ``t0`` searched on a 1/50
+   frame grid. Toe-off is the mirror image at the end of the run.
+5. **Alternation.** Contacts of both feet are merged, contacts closer than
+   half a step are dropped, and feet are assigned by strict alternation
+   within each unbroken sequence (phase chosen by the majority of the
+   repaired labels), so a leg that is mislabelled for a while still gets its
+   contacts attributed correctly.
+
+``"zeni"`` (side views only) implements Zeni et al. (2008): initial contact
+at the maxima of the heel-minus-pelvis horizontal distance, toe-off at the
+minima of toe-minus-pelvis. It is kept for comparison; see
+``docs/metrics-methods.md`` for why it is not the default in running.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import xarray as xr
+from scipy.ndimage import maximum_filter1d
+
+from formcheck.dataset import INDIVIDUAL, validate_dataset
+from formcheck.landmarks import LEG_JOINTS, SIDES, Side, mirror_name
+from formcheck.view import ViewInfo, estimate_facing
+
+EventKind = Literal["initial_contact", "toe_off"]
+EventMethod = Literal["foot_height", "zeni"]
+
+LABEL_PRIOR = 0.05
+"""Cost, in leg lengths per frame, of declaring a frame's labels swapped."""
+STANCE_TOL_LEG = 0.08
+"""Minimum stance-detection tolerance above the ground level, fraction of leg length."""
+NOISE_TOL_FACTOR = 3.0
+"""Contact tolerance as a multiple of the estimated pixel noise."""
+IC_NEAR_LEG = 0.06
+"""A foot point closer than this fraction of leg length to its stance level may be in contact."""
+TOUCH_EPS_LEG = 0.01
+"""Height above the stance level, in leg lengths, where the touchdown tangent starts."""
+COLLAPSE_LEG = 0.12
+"""Feet closer than this fraction of leg length are taken as one foot labelled twice."""
+HINGE_GRID = 50
+"""Sub-divisions per frame of the initial-contact / toe-off time search."""
+
+
+@dataclass(frozen=True)
+class GaitEvent:
+    """One gait event of one foot.
+
+    Attributes
+    ----------
+    foot : {"left", "right"}
+        The runner's foot.
+    kind : {"initial_contact", "toe_off"}
+        Event type.
+    frame : int
+        Decode index of the frame nearest to ``time_s``.
+    time_s : float
+        Sub-frame event time in seconds (the dataset's time axis).
+    """
+
+    foot: Side
+    kind: EventKind
+    frame: int
+    time_s: float
+
+
+@dataclass(frozen=True)
+class _Stance:
+    """A contact period of one (repaired) foot track, with sub-frame times."""
+
+    track: Side
+    t_ic: float | None
+    t_to: float | None
+    t_mid: float
+
+
+def _xy(ds: xr.Dataset, name: str) -> np.ndarray:
+    """Return an ``(n_frames, 2)`` pixel track of one keypoint."""
+    da = ds["position"].sel(keypoints=name, individuals=INDIVIDUAL)
+    return np.asarray(da.transpose("time", "space").values, dtype=float)
+
+
+def _times(ds: xr.Dataset) -> np.ndarray:
+    """Frame times in seconds."""
+    return np.asarray(ds["time"].values, dtype=float)
+
+
+def leg_length_px(ds: xr.Dataset) -> float:
+    """Leg length in pixels: median over frames of ``|hip-knee| + |knee-ankle|``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+
+    Returns
+    -------
+    float
+        Median over both legs and all frames; NaN if never seen.
+    """
+    lengths = []
+    for side in SIDES:
+        hip, knee, ankle = (_xy(ds, f"{side}_{j}") for j in ("hip", "knee", "ankle"))
+        lengths.append(
+            np.linalg.norm(hip - knee, axis=1) + np.linalg.norm(knee - ankle, axis=1)
+        )
+    flat = np.concatenate(lengths)
+    flat = flat[np.isfinite(flat)]
+    return float(np.median(flat)) if flat.size else float("nan")
+
+
+# ---------------------------------------------------------------- leg identity
+
+
+def _leg_stack(ds: xr.Dataset, side: Side) -> np.ndarray:
+    """Leg joints of one label as ``(n_frames, n_joints, 2)``."""
+    return np.stack([_xy(ds, f"{side}_{j}") for j in LEG_JOINTS], axis=1)
+
+
+def _forward_fill(a: np.ndarray) -> np.ndarray:
+    """Carry the last finite row forward along axis 0 (per element)."""
+    out = a.copy()
+    n = out.shape[0]
+    flat = out.reshape(n, -1)
+    idx = np.where(np.isfinite(flat), np.arange(n)[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    return flat[idx, np.arange(flat.shape[1])[None, :]].reshape(out.shape)
+
+
+def _pair_costs(left: np.ndarray, right: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Continuity costs of keeping vs crossing labels between consecutive frames."""
+    prev_l, prev_r = _forward_fill(left)[:-1], _forward_fill(right)[:-1]
+    cur_l, cur_r = left[1:], right[1:]
+
+    def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        d = np.linalg.norm(a - b, axis=-1)
+        with np.errstate(invalid="ignore"):
+            m = np.nanmean(np.where(np.isfinite(d), d, np.nan), axis=-1)
+        return np.nan_to_num(m, nan=0.0) / scale
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        same = dist(cur_l, prev_l) + dist(cur_r, prev_r)
+        cross = dist(cur_l, prev_r) + dist(cur_r, prev_l)
+    return same, cross
+
+
+def _viterbi_swaps(same: np.ndarray, cross: np.ndarray, prior: float) -> np.ndarray:
+    """Cheapest per-frame swap sequence given the transition costs."""
+    n = same.size + 1
+    cost = np.array([0.0, prior])
+    back = np.zeros((n, 2), dtype=np.int8)
+    for t in range(1, n):
+        stay, switch = same[t - 1], cross[t - 1]
+        to0 = np.array([cost[0] + stay, cost[1] + switch])
+        to1 = np.array([cost[0] + switch, cost[1] + stay])
+        back[t] = (int(np.argmin(to0)), int(np.argmin(to1)))
+        cost = np.array([to0.min(), to1.min() + prior])
+    states = np.zeros(n, dtype=bool)
+    states[-1] = bool(np.argmin(cost))
+    for t in range(n - 1, 0, -1):
+        states[t - 1] = bool(back[t, int(states[t])])
+    return states
+
+
+def find_label_swaps(ds: xr.Dataset) -> np.ndarray:
+    """Frames whose left/right leg labels are swapped, by trajectory continuity.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean per frame, True where the leg labels should be exchanged.
+    """
+    scale = leg_length_px(ds)
+    if not np.isfinite(scale) or scale <= 0:
+        return np.zeros(ds.sizes["time"], dtype=bool)
+    same, cross = _pair_costs(_leg_stack(ds, "left"), _leg_stack(ds, "right"), scale)
+    return _viterbi_swaps(same, cross, LABEL_PRIOR)
+
+
+def _swap_legs(ds: xr.Dataset, mask: np.ndarray) -> xr.Dataset:
+    """Exchange left/right leg keypoints in the frames where ``mask`` is True."""
+    if not np.any(mask):
+        return ds
+    names = [f"{side}_{j}" for side in SIDES for j in LEG_JOINTS]
+    out = ds.copy(deep=True)
+    sel = xr.DataArray(mask, dims="time", coords={"time": ds["time"]})
+    for var in ("position", "confidence"):
+        if var not in ds:
+            continue
+        orig = ds[var].sel(keypoints=names)
+        mirrored = ds[var].sel(keypoints=[mirror_name(n) for n in names])
+        mirrored = mirrored.assign_coords(keypoints=names)
+        out[var].loc[{"keypoints": names}] = xr.where(sel, mirrored, orig).transpose(
+            *orig.dims
+        )
+    return out
+
+
+def _drop_collapsed_feet(ds: xr.Dataset, scale: float) -> xr.Dataset:
+    """Blank the foot that jumped when both labels sit on the same physical foot.
+
+    Pose models sometimes put the far foot's labels onto the near foot. In
+    frames where the two feet (ankle, heel, toe) nearly coincide, the label
+    whose position jumped more since its last valid frame is set to NaN.
+    """
+    foot = ("ankle", "heel", "foot_index")
+    left = np.stack([_xy(ds, f"left_{j}") for j in foot], axis=1)
+    right = np.stack([_xy(ds, f"right_{j}") for j in foot], axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gap = np.nanmean(np.linalg.norm(left - right, axis=-1), axis=1)
+        close = np.flatnonzero(gap < COLLAPSE_LEG * scale)
+        if close.size == 0:
+            return ds
+        prev_l = _forward_fill(left)[np.maximum(close - 1, 0)]
+        prev_r = _forward_fill(right)[np.maximum(close - 1, 0)]
+        jump_l = np.nanmean(np.linalg.norm(left[close] - prev_l, axis=-1), axis=1)
+        jump_r = np.nanmean(np.linalg.norm(right[close] - prev_r, axis=-1), axis=1)
+    out = ds.copy(deep=True)
+    for side, frames in (("left", close[jump_l > jump_r]), ("right", close[jump_l <= jump_r])):
+        names = [f"{side}_{j}" for j in foot]
+        out["position"][{"time": frames}] = out["position"][{"time": frames}].where(
+            ~out["keypoints"].isin(names)
+        )
+    return out
+
+
+def repair_leg_labels(ds: xr.Dataset, view: ViewInfo | None = None) -> xr.Dataset:
+    """Return ``ds`` with left/right leg labels made consistent over time.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A cleaned pose dataset.
+    view : ViewInfo, optional
+        In rear views the runner's left leg is on the image left, in front
+        views on the image right; legs are oriented accordingly, whatever the
+        pose model labelled (models often treat a back view as a front view).
+
+    Returns
+    -------
+    xarray.Dataset
+        A copy with leg keypoints (hip to toe) exchanged in the frames where
+        continuity shows a swap.
+    """
+    validate_dataset(ds)
+    out = _swap_legs(ds, find_label_swaps(ds))
+    scale = leg_length_px(out)
+    if np.isfinite(scale) and scale > 0:
+        out = _drop_collapsed_feet(out, scale)
+    if view is not None and view.view in ("rear", "front"):
+        dx = _xy(out, "left_hip")[:, 0] - _xy(out, "right_hip")[:, 0]
+        dx = dx[np.isfinite(dx)]
+        want = -1.0 if view.view == "rear" else 1.0
+        if dx.size and np.sign(np.median(dx)) == -want:
+            out = _swap_legs(out, np.ones(out.sizes["time"], dtype=bool))
+    return out
+
+
+# ---------------------------------------------------------------- signals
+
+
+def foot_low_y(ds: xr.Dataset, side: Side) -> np.ndarray:
+    """Image ``y`` of the lowest point of one foot (heel or toe), per frame.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset (ideally after :func:`repair_leg_labels`).
+    side : {"left", "right"}
+        The foot.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``max(heel_y, toe_y)`` (``y`` points down); where both are missing,
+        the ankle ``y`` plus its median offset to that lowest point.
+    """
+    heel, toe, ankle = (_xy(ds, f"{side}_{j}")[:, 1] for j in ("heel", "foot_index", "ankle"))
+    both = np.stack([heel, toe], axis=1)
+    has = np.any(np.isfinite(both), axis=1)
+    low = np.full(heel.shape, np.nan)
+    low[has] = np.nanmax(both[has], axis=1)
+    offset = low - ankle
+    offset = offset[np.isfinite(offset)]
+    if offset.size:
+        fill = ~has & np.isfinite(ankle)
+        low[fill] = ankle[fill] + float(np.median(offset))
+    return low
+
+
+def _foot_ys(ds: xr.Dataset, side: Side) -> dict[str, np.ndarray]:
+    """Image ``y`` of the heel, the toe and the lowest foot point of one foot."""
+    return {
+        "heel": _xy(ds, f"{side}_heel")[:, 1],
+        "toe": _xy(ds, f"{side}_foot_index")[:, 1],
+        "low": foot_low_y(ds, side),
+    }
+
+
+def _uniform(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Resample a signal on a uniform grid (median frame interval), gaps filled."""
+    ok = np.isfinite(y)
+    dt = float(np.median(np.diff(t)))
+    grid = np.arange(t[0], t[-1] + dt / 2, dt)
+    return grid, np.interp(grid, t[ok], y[ok])
+
+
+def _autocorr(y: np.ndarray) -> np.ndarray:
+    """Normalised autocorrelation of a detrended signal (non-negative lags)."""
+    y = y - np.polyval(np.polyfit(np.arange(y.size), y, 1), np.arange(y.size))
+    n = y.size
+    f = np.fft.rfft(y, 2 * n)
+    ac = np.fft.irfft(f * np.conj(f))[:n]
+    ac /= np.arange(n, 0, -1)
+    return ac / ac[0] if ac[0] > 0 else ac
+
+
+def _first_strong_peak(ac: np.ndarray, lo: int, hi: int) -> float | None:
+    """Lag of the first local maximum above half the highest peak in ``[lo, hi]``."""
+    hi = min(hi, ac.size - 2)
+    if hi <= lo:
+        return None
+    lags = np.arange(max(lo, 1), hi + 1)
+    is_peak = (ac[lags] > ac[lags - 1]) & (ac[lags] >= ac[lags + 1]) & (ac[lags] > 0)
+    peaks = lags[is_peak]
+    if peaks.size == 0:
+        return None
+    strong = peaks[ac[peaks] >= 0.5 * ac[peaks].max()]
+    k = int(strong[0])
+    a, b, c = ac[k - 1], ac[k], ac[k + 1]
+    denom = a - 2 * b + c
+    return k + (0.5 * (a - c) / denom if denom != 0 else 0.0)
+
+
+def estimate_step_period(ds: xr.Dataset, *, min_spm: float = 30.0, max_spm: float = 300.0) -> float:
+    """Dominant step period in seconds, from the feet's height difference.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset (ideally after :func:`repair_leg_labels`).
+    min_spm, max_spm : float
+        Cadence search range in steps per minute; wide on purpose so that a
+        slow-motion clip with wrong timestamps is found (and flagged later)
+        rather than forced into the normal range.
+
+    Returns
+    -------
+    float
+        Step period (half the stride period) in seconds; falls back to the
+        mid-hip vertical signal, then NaN.
+    """
+    t = _times(ds)
+    if t.size < 8:
+        return float("nan")
+    diff = foot_low_y(ds, "left") - foot_low_y(ds, "right")
+    hip_y = (_xy(ds, "left_hip")[:, 1] + _xy(ds, "right_hip")[:, 1]) / 2
+    for signal, steps_per_period in ((diff, 2.0), (hip_y, 1.0)):
+        if np.sum(np.isfinite(signal)) < 8:
+            continue
+        grid, y = _uniform(t, signal)
+        dt = grid[1] - grid[0]
+        ac = _autocorr(y)
+        lo = int(np.floor(steps_per_period * 60.0 / max_spm / dt))
+        hi = int(np.ceil(steps_per_period * 60.0 / min_spm / dt))
+        lag = _first_strong_peak(ac, lo, hi)
+        if lag is not None:
+            return float(lag * dt / steps_per_period)
+    return float("nan")
+
+
+# ---------------------------------------------------------------- stance runs
+
+
+def _fill_short_gaps(t: np.ndarray, y: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """Linearly interpolate NaN gaps no longer than ``max_gap_s``."""
+    ok = np.isfinite(y)
+    if ok.sum() < 2:
+        return y
+    out = y.copy()
+    filled = np.interp(t, t[ok], y[ok])
+    idx = np.flatnonzero(ok)
+    nxt = np.searchsorted(idx, np.arange(t.size))
+    inner = (~ok) & (nxt > 0) & (nxt < idx.size)
+    span = np.full(t.size, np.inf)
+    span[inner] = t[idx[nxt[inner]]] - t[idx[nxt[inner] - 1]]
+    fill = inner & (span <= max_gap_s)
+    out[fill] = filled[fill]
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive ``(start, end)`` index pairs of the True runs of ``mask``."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _merge_runs(runs: list[tuple[int, int]], t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
+    """Join runs separated by less than ``max_gap_s`` (noise dropouts)."""
+    merged: list[tuple[int, int]] = []
+    for a, b in runs:
+        if merged and t[a] - t[merged[-1][1]] <= max_gap_s:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _ground_level(y: np.ndarray, window: int) -> np.ndarray:
+    """Running maximum of ``y`` (the lowest image position) over ``window`` frames."""
+    filled = np.where(np.isfinite(y), y, -np.inf)
+    level = maximum_filter1d(filled, size=max(3, window), mode="nearest")
+    return np.where(np.isfinite(level), level, np.nan)
+
+
+def _noise_sigma(y: np.ndarray, level: np.ndarray, tol: float) -> float:
+    """Robust pixel noise from the residuals of the stance plateaus."""
+    with np.errstate(invalid="ignore"):
+        res = (y - level)[(y >= level - tol) & np.isfinite(y)]
+    if res.size < 5:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(res - np.median(res))))
+
+
+def _kink_time(t: np.ndarray, y: np.ndarray, t_lo: float, t_hi: float) -> float | None:
+    """Least-squares break time of a continuous two-segment line fitted to ``y(t)``.
+
+    For each candidate break ``t0`` on a grid of :data:`HINGE_GRID` steps
+    per frame in ``[t_lo, t_hi]``, ``y = c + a * min(t - t0, 0) + b * max(t - t0, 0)``
+    is fitted by linear least squares; the ``t0`` with the smallest residual
+    is returned. A foot that descends and then stops (contact), or rests and
+    then lifts (toe-off), has its break at the event.
+    """
+    ok = np.isfinite(y)
+    t, y = t[ok], y[ok]
+    if t.size < 4 or t_hi <= t_lo:
+        return None
+    step = float(np.median(np.diff(t)))
+    n_grid = max(3, int(round((t_hi - t_lo) / max(step, 1e-12) * HINGE_GRID)) + 1)
+    t0 = np.linspace(t_lo, t_hi, n_grid)
+    rel = t[None, :] - t0[:, None]
+    design = np.stack(
+        [np.ones_like(rel), np.minimum(rel, 0.0), np.maximum(rel, 0.0)], axis=-1
+    )
+    gram = np.einsum("gni,gnj->gij", design, design)
+    rhs = np.einsum("gni,n->gi", design, y)
+    valid = np.linalg.matrix_rank(gram) == 3
+    if not np.any(valid):
+        return None
+    coef = np.zeros((n_grid, 3))
+    coef[valid] = np.linalg.solve(gram[valid], rhs[valid][..., None])[..., 0]
+    resid = np.sum((np.einsum("gni,gi->gn", design, coef) - y[None, :]) ** 2, axis=1)
+    resid[~valid] = np.inf
+    return float(t0[int(np.argmin(resid))])
+
+
+def _arrival_index(y: np.ndarray, level: float, near: float, lo: int, a: int) -> int:
+    """First index of the run of frames before ``a`` that are within ``near`` of ``level``."""
+    seg = y[lo : a + 1]
+    with np.errstate(invalid="ignore"):
+        far = np.flatnonzero(~(seg >= level - near))
+    return lo + int(far[-1]) + 1 if far.size else lo
+
+
+def _contact_time(
+    t: np.ndarray,
+    ys: dict[str, np.ndarray],
+    span: tuple[int, int, int],
+    n_air: int,
+    near: float,
+    hold_s: float,
+    eps: float,
+) -> float | None:
+    """Initial contact from the heel and toe trajectories around stance run ``[a, b]``.
+
+    For each of heel and toe, the break of the descent is searched from one
+    frame before the point comes within ``near`` pixels of its own stance
+    level; the contact is the earliest break at which that point is the
+    lower of the two (heel for a rearfoot strike, toe for a forefoot strike).
+    """
+    lo, a, b = span
+    n = t.size
+    dt = float(np.median(np.diff(t)))
+    found: list[float] = []
+    for name, y in ys.items():
+        stance = y[a : b + 1]
+        if not np.any(np.isfinite(stance)):
+            continue
+        level = float(np.nanpercentile(stance, 75))
+        start = _arrival_index(y, level, near, lo, a)
+        reach = int(np.ceil(hold_s / dt))
+        end = min(n - 1, max(a, start) + reach)
+        idx = np.arange(max(lo, start - n_air), min(n, end + n_air + 1))
+        tk = _kink_time(t[idx], y[idx], t[max(0, start - 1)], t[end])
+        if tk is None:
+            continue
+        other = ys["toe" if name == "heel" else "heel"]
+        if _stays_lowest(t, y, other, tk, hold_s, near):
+            found.append(_touchdown(t[idx], y[idx], tk, hold_s, eps))
+    return min(found) if found else None
+
+
+def _touchdown(t: np.ndarray, y: np.ndarray, tk: float, hold_s: float, eps: float) -> float:
+    """Refine a contact break ``tk``: where the approach, extended, meets the plateau.
+
+    The stance level is a line fitted to ``y`` just after ``tk``; the approach
+    crosses ``level - eps`` at ``t_c`` with speed ``v`` (slope of the last
+    samples before ``t_c``); the contact is ``t_c + eps / v``, bounded by
+    ``hold_s``. This removes the early bias of the two-line break on feet
+    that decelerate before landing, and the late bias of a plain threshold.
+    """
+    ok = np.isfinite(y)
+    t, y = t[ok], y[ok]
+    post = (t >= tk) & (t <= tk + hold_s)
+    if post.sum() < 2:
+        return tk
+    # Stance level as a line: a foot moving towards the camera on the belt
+    # (rear view) keeps sinking in the image during stance.
+    slope = float(np.polyfit(t[post], y[post], 1)[0]) if post.sum() >= 3 else 0.0
+    rel = y - (float(np.median(y[post] - slope * (t[post] - tk))) + slope * (t - tk))
+    below = np.flatnonzero((rel[:-1] < -eps) & (rel[1:] >= -eps) & (t[1:] <= tk + hold_s))
+    if below.size == 0:
+        return tk
+    i = int(below[-1])
+    frac = (-eps - rel[i]) / (rel[i + 1] - rel[i])
+    t_c = float(t[i] + frac * (t[i + 1] - t[i]))
+    pre = np.flatnonzero((t >= t_c - hold_s / 2) & (t <= t[i]))
+    pre = pre if pre.size >= 2 else np.arange(max(0, i - 1), i + 1)
+    v = float(np.polyfit(t[pre], rel[pre], 1)[0]) if pre.size >= 2 else 0.0
+    if v <= 0:
+        return tk
+    return float(min(t_c + eps / v, t_c + hold_s))
+
+
+def _stays_lowest(
+    t: np.ndarray, y: np.ndarray, other: np.ndarray, tk: float, hold_s: float, near: float
+) -> bool:
+    """Whether a foot point is the lower one at ``tk`` and does not lift within ``hold_s``."""
+    y_k = float(np.interp(tk, t, y))
+    o_k = float(np.interp(tk, t, other))
+    after = (t > tk) & (t <= tk + hold_s) & np.isfinite(y)
+    with np.errstate(invalid="ignore"):
+        down = bool(np.all(y[after] >= y_k - near))
+    return (not np.isfinite(o_k) or y_k >= o_k - near / 6) and down
+
+
+def _swing_apex(low: np.ndarray, lo: int, hi: int) -> int:
+    """Index of the highest foot position (smallest image ``y``) in ``[lo, hi]``."""
+    seg = low[lo : hi + 1]
+    return lo + int(np.nanargmin(seg)) if np.any(np.isfinite(seg)) else lo
+
+
+def _window(n: int, a: int, before: int, after: int) -> np.ndarray:
+    """Indices ``a - before .. a + after`` clipped to ``[0, n)``."""
+    return np.arange(max(0, a - before), min(n, a + after + 1))
+
+
+def _foot_stances(
+    t: np.ndarray, ys: dict[str, np.ndarray], track: Side, period: float, leg: float
+) -> list[_Stance]:
+    """Stance periods of one foot track with sub-frame contact and toe-off times.
+
+    ``ys`` holds the image ``y`` of the foot's ``"heel"``, ``"toe"`` and
+    ``"low"`` (lowest of the two) points.
+    """
+    dt = float(np.median(np.diff(t)))
+    ys = {k: _fill_short_gaps(t, v, 0.25 * period) for k, v in ys.items()}
+    low = ys["low"]
+    level = _ground_level(low, int(round(2 * period / dt)) + 1)
+    tol0 = STANCE_TOL_LEG * leg
+    sigma = _noise_sigma(low, level, tol0)
+    tol = max(tol0, NOISE_TOL_FACTOR * sigma)
+    with np.errstate(invalid="ignore"):
+        mask = np.isfinite(low) & (low >= level - tol)
+    runs = _merge_runs(_runs(mask), t, 0.3 * period)
+    n_air = max(2, int(np.ceil(0.15 * period / dt)))
+    n_ground = max(3, int(np.ceil(0.2 * period / dt)))
+    search = max(dt, 0.15 * period)
+    back_s = 0.5 * period
+    back = int(np.ceil(back_s / dt))
+    feet = {"heel": ys["heel"], "toe": ys["toe"]}
+    n = t.size
+    stances = []
+    for a, b in runs:
+        if t[b] - t[a] < 0.1 * period:
+            continue
+        t_ic = t_to = None
+        if a > 0 and np.isfinite(low[a - 1]):
+            lo = _swing_apex(low, max(0, a - 2 * back), a)
+            near = IC_NEAR_LEG * leg + tol - tol0
+            eps = max(TOUCH_EPS_LEG * leg, 2.5 * sigma)
+            t_ic = _contact_time(t, feet, (lo, a, b), n_air, near, 0.1 * period, eps)
+        if b < n - 1 and np.isfinite(low[b + 1]):
+            idx = _window(n, b, n_ground, n_air)
+            t_to = _kink_time(t[idx], low[idx], max(t[b] - search, t[a]), t[b] + search)
+        stances.append(_Stance(track=track, t_ic=t_ic, t_to=t_to, t_mid=float((t[a] + t[b]) / 2)))
+    return stances
+
+
+# ---------------------------------------------------------------- alternation
+
+
+def _alternate(stances: list[_Stance], period: float) -> list[_Stance]:
+    """Drop duplicate contacts and assign feet by strict alternation."""
+    stances = sorted(stances, key=lambda s: s.t_mid)
+    kept: list[_Stance] = []
+    for s in stances:
+        if kept and s.t_mid - kept[-1].t_mid < 0.5 * period:
+            continue
+        kept.append(s)
+    if not kept:
+        return []
+    mids = np.array([s.t_mid for s in kept])
+    breaks = np.flatnonzero(np.diff(mids) > 1.5 * period) + 1
+    out: list[_Stance] = []
+    for seg in np.split(np.arange(len(kept)), breaks):
+        labels = np.array([kept[i].track == "left" for i in seg])
+        parity = np.arange(seg.size) % 2 == 0
+        left_on_even = np.sum(labels == parity) >= np.sum(labels != parity)
+        for k, i in enumerate(seg):
+            foot: Side = "left" if (k % 2 == 0) == left_on_even else "right"
+            s = kept[i]
+            out.append(_Stance(track=foot, t_ic=s.t_ic, t_to=s.t_to, t_mid=s.t_mid))
+    return out
+
+
+def _nearest_frame(ds: xr.Dataset, time_s: float) -> int:
+    """Decode index of the frame nearest to ``time_s``."""
+    t = _times(ds)
+    i = int(np.argmin(np.abs(t - time_s)))
+    return int(ds["frame"].values[i])
+
+
+def _to_events(ds: xr.Dataset, stances: list[_Stance]) -> list[GaitEvent]:
+    """Flatten stances into time-sorted events, keeping toe-offs before the next contact."""
+    events: list[GaitEvent] = []
+    ic_times = np.array([s.t_ic if s.t_ic is not None else s.t_mid for s in stances])
+    for k, s in enumerate(stances):
+        if s.t_ic is not None:
+            events.append(GaitEvent(s.track, "initial_contact", _nearest_frame(ds, s.t_ic), s.t_ic))
+        next_ic = ic_times[k + 1] if k + 1 < len(stances) else np.inf
+        if s.t_to is not None and (s.t_ic is None or s.t_to > s.t_ic) and s.t_to < next_ic:
+            events.append(GaitEvent(s.track, "toe_off", _nearest_frame(ds, s.t_to), s.t_to))
+    return sorted(events, key=lambda e: e.time_s)
+
+
+# ---------------------------------------------------------------- Zeni
+
+
+def _parabolic_extrema(t: np.ndarray, y: np.ndarray, min_sep_s: float, maxima: bool) -> list[float]:
+    """Sub-frame times of the separated local extrema of ``y``."""
+    s = y if maxima else -y
+    ok = np.isfinite(s)
+    i = np.arange(1, s.size - 1)
+    is_pk = ok[i] & ok[i - 1] & ok[i + 1] & (s[i] > s[i - 1]) & (s[i] >= s[i + 1])
+    peaks = i[is_pk]
+    chosen: list[int] = []
+    for p in peaks[np.argsort(-s[peaks])]:
+        if all(abs(t[p] - t[q]) >= min_sep_s for q in chosen):
+            chosen.append(int(p))
+    times = []
+    for p in sorted(chosen):
+        a, b, c = s[p - 1], s[p], s[p + 1]
+        denom = a - 2 * b + c
+        frac = 0.5 * (a - c) / denom if denom != 0 else 0.0
+        times.append(float(np.interp(p + frac, np.arange(t.size), t)))
+    return times
+
+
+def _zeni_stances(ds: xr.Dataset, facing: int, period: float) -> list[_Stance]:
+    """Stances from Zeni et al. (2008) horizontal heel/toe-minus-pelvis extrema."""
+    t = _times(ds)
+    pelvis = (_xy(ds, "left_hip")[:, 0] + _xy(ds, "right_hip")[:, 0]) / 2
+    stances: list[_Stance] = []
+    for side in SIDES:
+        heel = facing * (_xy(ds, f"{side}_heel")[:, 0] - pelvis)
+        toe = facing * (_xy(ds, f"{side}_foot_index")[:, 0] - pelvis)
+        ics = _parabolic_extrema(t, heel, 1.4 * period, maxima=True)
+        tos = np.array(_parabolic_extrema(t, toe, 1.4 * period, maxima=False))
+        for t_ic in ics:
+            later = tos[(tos > t_ic) & (tos < t_ic + 1.5 * period)]
+            t_to = float(later[0]) if later.size else None
+            mid = (t_ic + t_to) / 2 if t_to is not None else t_ic + 0.3 * period
+            stances.append(_Stance(track=side, t_ic=t_ic, t_to=t_to, t_mid=mid))
+    return stances
+
+
+# ---------------------------------------------------------------- public API
+
+
+def detect_events(ds: xr.Dataset, view: ViewInfo, *, method: EventMethod = "foot_height") -> list[GaitEvent]:
+    """Detect initial contacts and toe-offs of both feet.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A cleaned pose dataset; timing uses its ``time`` coordinate only.
+    view : ViewInfo
+        The camera view (from :func:`formcheck.view.detect_view` or
+        :func:`formcheck.view.resolve_view`).
+    method : {"foot_height", "zeni"}
+        ``"foot_height"`` (default, every view) or Zeni's horizontal rule
+        (side views only; kept for comparison).
+
+    Returns
+    -------
+    list of GaitEvent
+        Time-sorted events; initial contacts alternate strictly between feet
+        within each unbroken run of steps.
+    """
+    validate_dataset(ds)
+    if ds.sizes["time"] < 8:
+        return []
+    fixed = repair_leg_labels(ds, view)
+    period = estimate_step_period(fixed)
+    leg = leg_length_px(fixed)
+    if not (np.isfinite(period) and np.isfinite(leg) and leg > 0):
+        return []
+    if method == "zeni":
+        facing = view.facing or estimate_facing(fixed)[0] or "right"
+        stances = _zeni_stances(fixed, 1 if facing == "right" else -1, period)
+    else:
+        t = _times(fixed)
+        stances = [
+            s for side in SIDES for s in _foot_stances(t, _foot_ys(fixed, side), side, period, leg)
+        ]
+    return _to_events(fixed, _alternate(stances, period))

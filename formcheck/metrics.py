@@ -1,0 +1,734 @@
+"""Running-form metrics from pose tracks and gait events.
+
+Definitions follow ``METRICS.md``; methods, conventions and deviations are in
+``docs/metrics-methods.md``. Every metric is a :class:`Metric` with per-stride
+values, a spread-based uncertainty (95 % confidence half-width of the mean,
+``t(0.975, n-1) * SD / sqrt(n)``), the frames it used and a status. Bilateral
+metrics carry ``left``/``right`` means and a companion metric
+``<name>_asymmetry_pct`` (``|L - R| / mean(|L|, |R|) * 100``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from formcheck.dataset import INDIVIDUAL, validate_dataset
+from formcheck.events import GaitEvent, leg_length_px, repair_leg_labels
+from formcheck.landmarks import Side, other_side
+from formcheck.view import ViewInfo, estimate_facing
+
+Status = Literal["ok", "low_confidence", "not_applicable"]
+
+MIN_STRIDES = 3
+"""Fewer per-stride values than this make a metric low-confidence."""
+MIN_STEPS_CADENCE = 4
+"""Fewer steps (contact-to-contact intervals) than this make the cadence low-confidence."""
+CADENCE_RANGE_SPM = (120.0, 230.0)
+"""Plausible running cadence; outside it the clip timing is suspect."""
+HIGH_FPS = 120.0
+"""Frame rate below which contact times are approximate."""
+LEG_FRACTION_OF_HEIGHT = 0.491
+"""Hip-knee-ankle length / body height: thigh 0.245 H + shank 0.246 H (Winter 2009)."""
+STRIKE_REARFOOT_DEG = 8.0
+"""Foot strike angle above which the strike is rearfoot (Altman & Davis 2012)."""
+STRIKE_FOREFOOT_DEG = -1.6
+"""Foot strike angle below which the strike is forefoot (Altman & Davis 2012)."""
+
+SIDE_METRICS: tuple[str, ...] = (
+    "overstride_pct_leg",
+    "shank_angle_ic_deg",
+    "knee_flexion_ic_deg",
+    "knee_flexion_midstance_deg",
+    "trunk_lean_deg",
+    "vertical_oscillation_pct_leg",
+    "vertical_oscillation_cm",
+    "foot_strike_angle_deg",
+    "ground_contact_time_ms",
+    "flight_time_ms",
+    "duty_factor_pct",
+    "step_length_m",
+    "speed_m_s",
+)
+FRONTAL_METRICS: tuple[str, ...] = (
+    "knee_valgus_fppa_deg",
+    "pelvic_drop_deg",
+    "step_width_pct_leg",
+)
+BILATERAL: tuple[str, ...] = (
+    "overstride_pct_leg",
+    "shank_angle_ic_deg",
+    "knee_flexion_ic_deg",
+    "knee_flexion_midstance_deg",
+    "foot_strike_angle_deg",
+    "ground_contact_time_ms",
+    "knee_valgus_fppa_deg",
+    "pelvic_drop_deg",
+)
+UNITS: dict[str, str] = {
+    "cadence_spm": "steps/min",
+    "overstride_pct_leg": "% leg length",
+    "shank_angle_ic_deg": "deg",
+    "knee_flexion_ic_deg": "deg",
+    "knee_flexion_midstance_deg": "deg",
+    "trunk_lean_deg": "deg",
+    "vertical_oscillation_pct_leg": "% leg length",
+    "vertical_oscillation_cm": "cm",
+    "foot_strike_angle_deg": "deg",
+    "ground_contact_time_ms": "ms",
+    "flight_time_ms": "ms",
+    "duty_factor_pct": "%",
+    "step_length_m": "m",
+    "speed_m_s": "m/s",
+    "knee_valgus_fppa_deg": "deg",
+    "pelvic_drop_deg": "deg",
+    "step_width_pct_leg": "% leg length",
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One running-form metric.
+
+    Attributes
+    ----------
+    name : str
+        Stable key, e.g. ``"cadence_spm"``.
+    value : float or None
+        Mean over strides; None when not measurable.
+    unit : str
+        Unit of ``value``, ``left``, ``right`` and ``uncertainty``.
+    uncertainty : float or None
+        95 % confidence half-width of the mean from the per-stride spread.
+    status : {"ok", "low_confidence", "not_applicable"}
+        Whether to trust the value.
+    reason : str
+        Why the status (or a note such as the foot-strike pattern).
+    left, right : float or None
+        Per-foot means of bilateral metrics.
+    per_stride : tuple of dict
+        One entry per stride/step/stance: ``foot``, ``frame``, ``time_s``,
+        ``value`` and metric-specific fields.
+    n_strides : int
+        Number of per-stride values used.
+    frames : tuple of int
+        Frames the values were taken at (initial contacts, peaks...).
+    """
+
+    name: str
+    value: float | None
+    unit: str
+    uncertainty: float | None
+    status: Status
+    reason: str
+    left: float | None = None
+    right: float | None = None
+    per_stride: tuple[dict, ...] = ()
+    n_strides: int = 0
+    frames: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (tuples become lists).
+
+        Returns
+        -------
+        dict
+            All fields by name.
+        """
+        out = asdict(self)
+        out["per_stride"] = [dict(d) for d in self.per_stride]
+        out["frames"] = list(self.frames)
+        return out
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every metric function needs, computed once."""
+
+    ds: xr.Dataset
+    view: ViewInfo
+    ics: tuple[GaitEvent, ...]
+    tos: tuple[GaitEvent, ...]
+    leg_px: float
+    direction: float
+    fps: float
+
+
+# ---------------------------------------------------------------- geometry
+
+
+def _xy_at(ds: xr.Dataset, name: str, time_s: float | np.ndarray) -> np.ndarray:
+    """Keypoint position linearly interpolated at ``time_s``."""
+    da = ds["position"].sel(keypoints=name, individuals=INDIVIDUAL)
+    t = np.atleast_1d(np.asarray(time_s, dtype=float))
+    out = da.interp(time=t).transpose("time", "space").values
+    return np.asarray(out, dtype=float)
+
+
+def _track(ds: xr.Dataset, name: str) -> np.ndarray:
+    """Keypoint pixel track ``(n_frames, 2)``."""
+    da = ds["position"].sel(keypoints=name, individuals=INDIVIDUAL)
+    return np.asarray(da.transpose("time", "space").values, dtype=float)
+
+
+def _mid(ds: xr.Dataset, stem: str, time_s: float | np.ndarray) -> np.ndarray:
+    """Midpoint of the left and right ``stem`` keypoints at ``time_s``."""
+    return (_xy_at(ds, f"left_{stem}", time_s) + _xy_at(ds, f"right_{stem}", time_s)) / 2
+
+
+def _angle_from_vertical(top: np.ndarray, bottom: np.ndarray, direction: float) -> np.ndarray:
+    """Angle of ``top -> bottom`` from the downward vertical, + when ``bottom`` is ahead."""
+    d = bottom - top
+    return np.degrees(np.arctan2(direction * d[..., 0], d[..., 1]))
+
+
+def knee_flexion_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
+    """Knee flexion, 180 minus the interior hip-knee-ankle angle, in degrees.
+
+    Parameters
+    ----------
+    hip, knee, ankle : numpy.ndarray
+        Points ``(..., 2)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        0 for a straight leg.
+    """
+    u, v = hip - knee, ankle - knee
+    cos = np.sum(u * v, axis=-1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))
+    return 180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def fppa_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, medial_x: float) -> np.ndarray:
+    """Frontal plane projection angle, + when the knee is medial (valgus).
+
+    Parameters
+    ----------
+    hip, knee, ankle : numpy.ndarray
+        Image points ``(..., 2)``.
+    medial_x : float
+        +1 if medial is the image +x direction for this leg, else -1.
+
+    Returns
+    -------
+    numpy.ndarray
+        180 minus the hip-knee-ankle angle, signed by the knee's side of the
+        hip-ankle line.
+    """
+    magnitude = knee_flexion_deg(hip, knee, ankle)
+    axis = ankle - hip
+    rel = knee - hip
+    frac = np.sum(rel * axis, axis=-1) / np.sum(axis * axis, axis=-1)
+    on_line = hip + frac[..., None] * axis
+    side = np.sign(medial_x * (knee[..., 0] - on_line[..., 0]))
+    return magnitude * side
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def _ci95(values: np.ndarray) -> float | None:
+    """95 % confidence half-width of the mean (Student t)."""
+    values = values[np.isfinite(values)]
+    if values.size < 2:
+        return None
+    sd = float(np.std(values, ddof=1))
+    return float(stats.t.ppf(0.975, values.size - 1) * sd / np.sqrt(values.size))
+
+
+def _side_mean(rows: Sequence[dict], side: Side) -> float | None:
+    """Mean of the ``value`` of the rows of one foot."""
+    vals = np.array([r["value"] for r in rows if r.get("foot") == side], dtype=float)
+    vals = vals[np.isfinite(vals)]
+    return float(np.mean(vals)) if vals.size else None
+
+
+def _summarise(name: str, rows: list[dict], reason: str = "", *, status: Status | None = None) -> Metric:
+    """Build a :class:`Metric` from per-stride rows (each with ``value``, ``frame``)."""
+    rows = [r for r in rows if r["value"] is not None and np.isfinite(r["value"])]
+    vals = np.array([r["value"] for r in rows], dtype=float)
+    frames = tuple(int(r["frame"]) for r in rows)
+    if vals.size == 0:
+        return Metric(name, None, UNITS[name], None, "low_confidence",
+                      reason or "no usable strides were found")
+    auto: Status = "ok"
+    notes = [reason] if reason else []
+    if vals.size < MIN_STRIDES:
+        auto = "low_confidence"
+        notes.append(f"only {vals.size} usable strides (need {MIN_STRIDES})")
+    final: Status = status if status is not None and auto == "ok" else auto
+    if status == "low_confidence":
+        final = "low_confidence"
+    return Metric(
+        name=name,
+        value=float(np.mean(vals)),
+        unit=UNITS[name],
+        uncertainty=_ci95(vals),
+        status=final,
+        reason="; ".join(notes),
+        left=_side_mean(rows, "left"),
+        right=_side_mean(rows, "right"),
+        per_stride=tuple(rows),
+        n_strides=int(vals.size),
+        frames=frames,
+    )
+
+
+def _not_applicable(name: str, reason: str) -> Metric:
+    """A metric the clip cannot give."""
+    return Metric(name, None, UNITS[name], None, "not_applicable", reason)
+
+
+def asymmetry(metric: Metric) -> Metric:
+    """``|L - R| / mean(|L|, |R|) * 100`` of a bilateral metric.
+
+    Parameters
+    ----------
+    metric : Metric
+        A metric with ``left`` and ``right``.
+
+    Returns
+    -------
+    Metric
+        Named ``<name>_asymmetry_pct``; low-confidence when the side means
+        do not differ from zero by more than their spread (a ratio to a
+        near-zero mean is meaningless), not applicable when the source is.
+    """
+    name = f"{metric.name}_asymmetry_pct"
+    if metric.status == "not_applicable":
+        return Metric(name, None, "%", None, "not_applicable", metric.reason)
+    if metric.left is None or metric.right is None:
+        return Metric(name, None, "%", None, "low_confidence", "needs values for both feet")
+    denom = (abs(metric.left) + abs(metric.right)) / 2
+    vals = np.array([r["value"] for r in metric.per_stride], dtype=float)
+    spread = float(np.std(vals, ddof=1)) if vals.size > 1 else 0.0
+    if denom == 0:
+        return Metric(name, None, "%", None, "low_confidence", "both sides are zero")
+    value = abs(metric.left - metric.right) / denom * 100.0
+    low = denom <= spread or metric.status != "ok"
+    reason = (
+        "the side means are within their stride-to-stride spread of zero; the ratio is unstable"
+        if denom <= spread
+        else metric.reason
+    )
+    return Metric(
+        name, float(value), "%", None, "low_confidence" if low else "ok", reason,
+        left=metric.left, right=metric.right, n_strides=metric.n_strides, frames=metric.frames,
+    )
+
+
+# ---------------------------------------------------------------- events helpers
+
+
+def _row(ev: GaitEvent, value: float, **extra: Any) -> dict:
+    """A per-stride record anchored on an event."""
+    return {"foot": ev.foot, "frame": ev.frame, "time_s": ev.time_s, "value": float(value), **extra}
+
+
+def _next_toe_off(ctx: _Context, ic: GaitEvent) -> GaitEvent | None:
+    """The same foot's toe-off after ``ic`` and before the next contact."""
+    later = [e for e in ctx.ics if e.time_s > ic.time_s]
+    limit = later[0].time_s if later else np.inf
+    for to in ctx.tos:
+        if to.foot == ic.foot and ic.time_s < to.time_s < limit:
+            return to
+    return None
+
+
+def _steps(ctx: _Context) -> list[tuple[GaitEvent, GaitEvent]]:
+    """Consecutive contact pairs of alternating feet, gaps (missed contacts) excluded."""
+    pairs = list(zip(ctx.ics[:-1], ctx.ics[1:], strict=True))
+    pairs = [(a, b) for a, b in pairs if a.foot != b.foot]
+    if not pairs:
+        return []
+    dur = np.array([b.time_s - a.time_s for a, b in pairs])
+    med = float(np.median(dur))
+    return [p for p, d in zip(pairs, dur, strict=True) if 0.5 * med <= d <= 1.5 * med]
+
+
+def _stance_mid(ctx: _Context, ic: GaitEvent) -> float | None:
+    """Midstance time: mid-hip passes over the stance ankle, else stance midpoint."""
+    to = _next_toe_off(ctx, ic)
+    if to is None:
+        return None
+    t = np.linspace(ic.time_s, to.time_s, 41)
+    ahead = ctx.direction * (_xy_at(ctx.ds, f"{ic.foot}_ankle", t)[:, 0] - _mid(ctx.ds, "hip", t)[:, 0])
+    cross = np.flatnonzero((ahead[:-1] > 0) & (ahead[1:] <= 0))
+    if cross.size:
+        i = int(cross[0])
+        frac = ahead[i] / (ahead[i] - ahead[i + 1])
+        return float(t[i] + frac * (t[i + 1] - t[i]))
+    return float((ic.time_s + to.time_s) / 2)
+
+
+# ---------------------------------------------------------------- side metrics
+
+
+def _overstride(ctx: _Context) -> Metric:
+    """Heel ahead of mid-hip at initial contact, % leg length."""
+    rows = []
+    for ic in ctx.ics:
+        heel = _xy_at(ctx.ds, f"{ic.foot}_heel", ic.time_s)[0]
+        hip = _mid(ctx.ds, "hip", ic.time_s)[0]
+        rows.append(_row(ic, ctx.direction * (heel[0] - hip[0]) / ctx.leg_px * 100.0))
+    return _summarise("overstride_pct_leg", rows)
+
+
+def _shank_angle(ctx: _Context) -> Metric:
+    """Knee-to-ankle angle from vertical at initial contact, + ankle ahead."""
+    rows = []
+    for ic in ctx.ics:
+        knee = _xy_at(ctx.ds, f"{ic.foot}_knee", ic.time_s)[0]
+        ankle = _xy_at(ctx.ds, f"{ic.foot}_ankle", ic.time_s)[0]
+        rows.append(_row(ic, float(_angle_from_vertical(knee, ankle, ctx.direction))))
+    return _summarise("shank_angle_ic_deg", rows)
+
+
+def _knee_at(ctx: _Context, foot: Side, time_s: float) -> float:
+    """Knee flexion of one leg at a time."""
+    hip, knee, ankle = (_xy_at(ctx.ds, f"{foot}_{j}", time_s)[0] for j in ("hip", "knee", "ankle"))
+    return float(knee_flexion_deg(hip, knee, ankle))
+
+
+def _knee_ic(ctx: _Context) -> Metric:
+    """Knee flexion at initial contact."""
+    rows = [_row(ic, _knee_at(ctx, ic.foot, ic.time_s)) for ic in ctx.ics]
+    return _summarise("knee_flexion_ic_deg", rows)
+
+
+def _knee_midstance(ctx: _Context) -> Metric:
+    """Knee flexion at midstance (mid-hip over the stance ankle)."""
+    rows = []
+    for ic in ctx.ics:
+        tm = _stance_mid(ctx, ic)
+        if tm is not None:
+            frame = int(ctx.ds["frame"].values[np.argmin(np.abs(ctx.ds["time"].values - tm))])
+            rows.append({"foot": ic.foot, "frame": frame, "time_s": tm,
+                         "value": _knee_at(ctx, ic.foot, tm), "ic_frame": ic.frame})
+    return _summarise("knee_flexion_midstance_deg", rows)
+
+
+def _trunk_lean(ctx: _Context) -> Metric:
+    """Hip-mid to shoulder-mid line from vertical, forward positive, mean per step."""
+    rows = []
+    for a, b in _steps(ctx):
+        t = np.linspace(a.time_s, b.time_s, 21)
+        lean = _angle_from_vertical(_mid(ctx.ds, "shoulder", t), _mid(ctx.ds, "hip", t), -ctx.direction)
+        lean = lean[np.isfinite(lean)]
+        if lean.size:
+            rows.append(_row(a, float(np.mean(lean))))
+    return _summarise("trunk_lean_deg", rows)
+
+
+def _oscillation_px(ctx: _Context) -> list[dict]:
+    """Mid-hip vertical excursion per step in pixels (value in px)."""
+    rows = []
+    t_all = ctx.ds["time"].values
+    hip_y = (_track(ctx.ds, "left_hip")[:, 1] + _track(ctx.ds, "right_hip")[:, 1]) / 2
+    for a, b in _steps(ctx):
+        inside = (t_all >= a.time_s) & (t_all <= b.time_s)
+        y = np.concatenate([hip_y[inside], _mid(ctx.ds, "hip", [a.time_s, b.time_s])[:, 1]])
+        if np.sum(np.isfinite(y)) >= 3:
+            rows.append(_row(a, float(np.nanmax(y) - np.nanmin(y))))
+    return rows
+
+
+def _vertical_oscillation(ctx: _Context, height_m: float | None) -> tuple[Metric, Metric]:
+    """Vertical oscillation in % leg length and, given the height, in cm."""
+    px = _oscillation_px(ctx)
+    pct = [{**r, "value": r["value"] / ctx.leg_px * 100.0} for r in px]
+    m_pct = _summarise("vertical_oscillation_pct_leg", pct)
+    if height_m is None:
+        return m_pct, Metric("vertical_oscillation_cm", None, "cm", None, "not_applicable",
+                             "needs the runner's height (--height)")
+    leg_cm = LEG_FRACTION_OF_HEIGHT * height_m * 100.0
+    cm = [{**r, "value": r["value"] / ctx.leg_px * leg_cm} for r in px]
+    note = f"leg length taken as {LEG_FRACTION_OF_HEIGHT} x height (Winter 2009)"
+    return m_pct, _summarise("vertical_oscillation_cm", cm, note)
+
+
+def _foot_angle(ctx: _Context, foot: Side, t: np.ndarray) -> np.ndarray:
+    """Heel-to-toe angle from horizontal, + toe up."""
+    heel = _xy_at(ctx.ds, f"{foot}_heel", t)
+    toe = _xy_at(ctx.ds, f"{foot}_foot_index", t)
+    d = toe - heel
+    return np.degrees(np.arctan2(-d[:, 1], ctx.direction * d[:, 0]))
+
+
+def strike_pattern(angle_deg: float) -> Literal["rearfoot", "midfoot", "forefoot"]:
+    """Foot-strike pattern from the foot strike angle (Altman & Davis 2012).
+
+    Parameters
+    ----------
+    angle_deg : float
+        Foot angle at initial contact relative to the flat foot, + toe up.
+
+    Returns
+    -------
+    {"rearfoot", "midfoot", "forefoot"}
+        Rearfoot above 8 deg, forefoot below -1.6 deg, midfoot between.
+    """
+    if angle_deg > STRIKE_REARFOOT_DEG:
+        return "rearfoot"
+    if angle_deg < STRIKE_FOREFOOT_DEG:
+        return "forefoot"
+    return "midfoot"
+
+
+def _foot_strike(ctx: _Context) -> Metric:
+    """Foot angle at contact minus the same foot's angle at midstance (foot flat)."""
+    rows = []
+    for ic in ctx.ics:
+        tm = _stance_mid(ctx, ic)
+        if tm is None:
+            continue
+        at_ic, flat = _foot_angle(ctx, ic.foot, np.array([ic.time_s, tm]))
+        value = float(at_ic - flat)
+        rows.append(_row(ic, value, pattern=strike_pattern(value)))
+    metric = _summarise("foot_strike_angle_deg", rows)
+    if metric.value is None:
+        return metric
+    pattern = strike_pattern(metric.value)
+    reason = "; ".join(x for x in (f"{pattern} strike", metric.reason) if x)
+    return Metric(**{**asdict(metric), "reason": reason,
+                     "per_stride": metric.per_stride, "frames": metric.frames})
+
+
+def _timing_metrics(ctx: _Context) -> tuple[Metric, Metric, Metric]:
+    """Ground contact time, flight time and duty factor."""
+    contact, flight, duty = [], [], []
+    for k, ic in enumerate(ctx.ics):
+        to = _next_toe_off(ctx, ic)
+        if to is None:
+            continue
+        gct = to.time_s - ic.time_s
+        contact.append(_row(ic, gct * 1000.0, toe_off_frame=to.frame))
+        nxt = ctx.ics[k + 1] if k + 1 < len(ctx.ics) else None
+        if nxt is not None and nxt.foot != ic.foot:
+            flight.append(_row(to, (nxt.time_s - to.time_s) * 1000.0))
+        same = [e for e in ctx.ics[k + 1 :] if e.foot == ic.foot]
+        if same and len(ctx.ics[k + 1 : ctx.ics.index(same[0]) + 1]) == 2:
+            duty.append(_row(ic, gct / (same[0].time_s - ic.time_s) * 100.0))
+    low = ctx.fps < HIGH_FPS
+    note = f"approximate below {HIGH_FPS:.0f} fps (clip is {ctx.fps:.0f} fps)" if low else ""
+    status: Status | None = "low_confidence" if low else None
+    return (
+        _summarise("ground_contact_time_ms", contact, note, status=status),
+        _summarise("flight_time_ms", flight, note, status=status),
+        _summarise("duty_factor_pct", duty, note, status=status),
+    )
+
+
+def _speed_metrics(ctx: _Context, speed_kmh: float | None) -> tuple[Metric, Metric]:
+    """Step length from the belt speed and step times; the speed itself."""
+    if speed_kmh is None:
+        reason = "needs the treadmill speed (--speed)"
+        return _not_applicable("step_length_m", reason), _not_applicable("speed_m_s", reason)
+    v = speed_kmh / 3.6
+    rows = [_row(a, v * (b.time_s - a.time_s)) for a, b in _steps(ctx)]
+    speed = Metric("speed_m_s", v, "m/s", None, "ok", "given by the user")
+    if ctx.view.setting == "overground":
+        return (_summarise("step_length_m", rows, "the speed was given for an overground clip",
+                           status="low_confidence"), speed)
+    return _summarise("step_length_m", rows), speed
+
+
+# ---------------------------------------------------------------- frontal metrics
+
+
+def _medial_sign(ctx: _Context, foot: Side) -> float:
+    """+1 if medial is image +x for this leg in the current view."""
+    left_medial = 1.0 if ctx.view.view == "rear" else -1.0
+    return left_medial if foot == "left" else -left_medial
+
+
+def _fppa(ctx: _Context) -> Metric:
+    """Peak frontal plane projection angle during each stance."""
+    rows = []
+    t_all = ctx.ds["time"].values
+    for ic in ctx.ics:
+        to = _next_toe_off(ctx, ic)
+        if to is None:
+            continue
+        t = np.concatenate([[ic.time_s], t_all[(t_all > ic.time_s) & (t_all < to.time_s)], [to.time_s]])
+        hip, knee, ankle = (_xy_at(ctx.ds, f"{ic.foot}_{j}", t) for j in ("hip", "knee", "ankle"))
+        angle = fppa_deg(hip, knee, ankle, _medial_sign(ctx, ic.foot))
+        if not np.any(np.isfinite(angle)):
+            continue
+        k = int(np.nanargmax(np.abs(angle)))
+        frame = int(ctx.ds["frame"].values[np.argmin(np.abs(t_all - t[k]))])
+        rows.append({"foot": ic.foot, "frame": frame, "time_s": float(t[k]),
+                     "value": float(angle[k]), "ic_frame": ic.frame})
+    note = ("2D FPPA is an estimate: its limits of agreement with 3D knee abduction are "
+            "wide (-30 to +17 deg, Straub & Powers 2022)")
+    return _summarise("knee_valgus_fppa_deg", rows, note, status="low_confidence")
+
+
+def _pelvic_drop(ctx: _Context) -> Metric:
+    """Swing-side hip below the stance-side hip at midstance, degrees."""
+    rows = []
+    for ic in ctx.ics:
+        to = _next_toe_off(ctx, ic)
+        if to is None:
+            continue
+        tm = (ic.time_s + to.time_s) / 2
+        stance = _xy_at(ctx.ds, f"{ic.foot}_hip", tm)[0]
+        swing = _xy_at(ctx.ds, f"{other_side(ic.foot)}_hip", tm)[0]
+        drop = np.degrees(np.arctan2(swing[1] - stance[1], abs(swing[0] - stance[0])))
+        frame = int(ctx.ds["frame"].values[np.argmin(np.abs(ctx.ds["time"].values - tm))])
+        rows.append({"foot": ic.foot, "frame": frame, "time_s": tm, "value": float(drop),
+                     "ic_frame": ic.frame})
+    return _summarise("pelvic_drop_deg", rows, "a tilted camera biases left and right in opposite directions")
+
+
+def _step_width(ctx: _Context) -> Metric:
+    """Lateral heel distance between consecutive contacts, % leg length, + feet apart."""
+    rows = []
+    right_x = 1.0 if ctx.view.view == "rear" else -1.0
+    for a, b in _steps(ctx):
+        xa = _xy_at(ctx.ds, f"{a.foot}_heel", a.time_s)[0, 0]
+        xb = _xy_at(ctx.ds, f"{b.foot}_heel", b.time_s)[0, 0]
+        left_x, rgt_x = (xa, xb) if a.foot == "left" else (xb, xa)
+        rows.append(_row(b, right_x * (rgt_x - left_x) / ctx.leg_px * 100.0))
+    return _summarise("step_width_pct_leg", rows, "negative values mean crossover")
+
+
+# ---------------------------------------------------------------- cadence
+
+
+def _step_time_fit(ics: Sequence[GaitEvent], median_step: float) -> float:
+    """Step time as the least-squares slope of contact time against step number.
+
+    Step numbers advance by the rounded gap / median step, so a missed
+    contact does not halve the cadence. Using every contact (not only the
+    first and last) makes the end contacts' timing errors matter far less.
+    """
+    times = np.array([e.time_s for e in ics])
+    steps = np.concatenate([[0], np.cumsum(np.maximum(1, np.round(np.diff(times) / median_step)))])
+    return float(np.polyfit(steps, times, 1)[0])
+
+
+def _cadence(ctx: _Context) -> Metric:
+    """Steps per minute from initial-contact times."""
+    steps = _steps(ctx)
+    rows = [_row(b, 60.0 / (b.time_s - a.time_s), step_time_s=b.time_s - a.time_s) for a, b in steps]
+    name = "cadence_spm"
+    if not rows:
+        return Metric(name, None, UNITS[name], None, "low_confidence",
+                      "fewer than two consecutive contacts were found")
+    durations = np.array([r["step_time_s"] for r in rows])
+    value = 60.0 / _step_time_fit(ctx.ics, float(np.median(durations)))
+    se = _ci95(60.0 / durations)
+    if se is not None:
+        se = se / np.sqrt(max(1.0, durations.size / 2.0))
+    notes: list[str] = []
+    status: Status = "ok"
+    if len(rows) < MIN_STEPS_CADENCE:
+        status = "low_confidence"
+        notes.append(f"only {len(rows)} steps (need {MIN_STEPS_CADENCE}); the clip is too short")
+    lo, hi = CADENCE_RANGE_SPM
+    if value < lo:
+        status = "low_confidence"
+        notes.append(f"{value:.0f} spm is implausibly low for running: a slow-motion clip played "
+                     "back slower than it was filmed reads low; give the capture frame rate "
+                     "with --capture-fps")
+    elif value > hi:
+        status = "low_confidence"
+        notes.append(f"{value:.0f} spm is implausibly high for running; check the clip's frame times")
+    return Metric(name, float(value), UNITS[name], se, status, "; ".join(notes),
+                  per_stride=tuple(rows), n_strides=len(rows), frames=tuple(e.frame for e in ctx.ics))
+
+
+# ---------------------------------------------------------------- public API
+
+
+def _view_reason(needed: str, view: ViewInfo) -> str:
+    """Why a metric is not applicable in this view."""
+    seen = "the view could not be determined" if view.view == "unknown" else (
+        f"this clip looks like a {view.view} view")
+    return f"needs a {needed} view; {seen}"
+
+
+def _side_metrics(ctx: _Context, height_m: float | None, speed_kmh: float | None) -> list[Metric]:
+    """All sagittal-plane metrics."""
+    vo_pct, vo_cm = _vertical_oscillation(ctx, height_m)
+    gct, flight, duty = _timing_metrics(ctx)
+    step_len, speed = _speed_metrics(ctx, speed_kmh)
+    return [_overstride(ctx), _shank_angle(ctx), _knee_ic(ctx), _knee_midstance(ctx),
+            _trunk_lean(ctx), vo_pct, vo_cm, _foot_strike(ctx), gct, flight, duty, step_len, speed]
+
+
+def _frontal_metrics(ctx: _Context) -> list[Metric]:
+    """All frontal-plane metrics."""
+    return [_fppa(ctx), _pelvic_drop(ctx), _step_width(ctx)]
+
+
+def _context(ds: xr.Dataset, view: ViewInfo, events: Sequence[GaitEvent]) -> _Context:
+    """Repair labels and gather what the metric functions share."""
+    fixed = repair_leg_labels(ds, view)
+    facing = view.facing or (estimate_facing(fixed)[0] if view.view == "side" else None)
+    ordered = sorted(events, key=lambda e: e.time_s)
+    return _Context(
+        ds=fixed,
+        view=view,
+        ics=tuple(e for e in ordered if e.kind == "initial_contact"),
+        tos=tuple(e for e in ordered if e.kind == "toe_off"),
+        leg_px=leg_length_px(fixed),
+        direction=1.0 if facing != "left" else -1.0,
+        fps=float(ds.attrs.get("fps", np.nan)),
+    )
+
+
+def compute_metrics(
+    ds: xr.Dataset,
+    view: ViewInfo,
+    events: list[GaitEvent],
+    *,
+    height_m: float | None = None,
+    treadmill_speed_kmh: float | None = None,
+) -> dict[str, Metric]:
+    """Compute every running-form metric the view allows.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A cleaned pose dataset.
+    view : ViewInfo
+        The camera view.
+    events : list of GaitEvent
+        From :func:`formcheck.events.detect_events`.
+    height_m : float, optional
+        Runner's height, for vertical oscillation in cm.
+    treadmill_speed_kmh : float, optional
+        Belt speed, for step length.
+
+    Returns
+    -------
+    dict of str to Metric
+        Every metric name of ``METRICS.md`` that formcheck knows, including
+        ``<name>_asymmetry_pct`` for bilateral metrics; metrics the view
+        cannot give are ``not_applicable`` with a reason.
+    """
+    validate_dataset(ds)
+    ctx = _context(ds, view, events)
+    out: dict[str, Metric] = {"cadence_spm": _cadence(ctx)}
+    groups: list[tuple[tuple[str, ...], str, Callable[[], list[Metric]]]] = [
+        (SIDE_METRICS, "side", lambda: _side_metrics(ctx, height_m, treadmill_speed_kmh)),
+        (FRONTAL_METRICS, "rear or front", lambda: _frontal_metrics(ctx)),
+    ]
+    for names, needed, build in groups:
+        applies = view.view == "side" if needed == "side" else view.view in ("rear", "front")
+        if applies and np.isfinite(ctx.leg_px):
+            out.update({m.name: m for m in build()})
+        else:
+            reason = _view_reason(needed, view) if not applies else "the legs were never seen"
+            out.update({n: _not_applicable(n, reason) for n in names})
+    for name in BILATERAL:
+        out[f"{name}_asymmetry_pct"] = asymmetry(out[name])
+    return out

@@ -1,0 +1,168 @@
+"""Metric tests against analytic runners with exactly known answers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_events import Runner, make_runner, runner_points, side_view
+
+from formcheck.events import GaitEvent, detect_events, leg_length_px
+from formcheck.metrics import (
+    LEG_FRACTION_OF_HEIGHT,
+    Metric,
+    asymmetry,
+    compute_metrics,
+    fppa_deg,
+    knee_flexion_deg,
+    strike_pattern,
+)
+
+
+def _truth_ics(r: Runner) -> np.ndarray:
+    """Exact contact times inside the clip, both feet."""
+    t = np.concatenate([r.contact_times("left"), r.contact_times("right")])
+    return np.sort(t[(t > 0.3) & (t < r.duration_s - 0.3)])
+
+
+def _run(r: Runner, **kw: float) -> dict[str, Metric]:
+    ds = make_runner(r)
+    return compute_metrics(ds, side_view(r), detect_events(ds, side_view(r)), **kw)
+
+
+@pytest.mark.parametrize(
+    "r",
+    [Runner(), Runner(facing="left", fps=30, cadence_spm=150, leg_px=420, height=1280, width=720),
+     Runner(fps=240, cadence_spm=190, strike_deg=-4.0, duration_s=4.0)],
+    ids=["60fps", "30fps-left", "240fps-forefoot"],
+)
+def test_side_metrics_on_exact_tracks(r: Runner) -> None:
+    m = _run(r)
+    assert m["cadence_spm"].value == pytest.approx(r.cadence_spm, abs=0.5)
+    assert m["cadence_spm"].status == "ok"
+    assert m["overstride_pct_leg"].value == pytest.approx(100 * r.overstride, abs=1.0)
+    sgn = 1.0 if r.facing == "right" else -1.0
+    for foot in ("left", "right"):
+        t_ic = r.contact_times(foot)
+        p = runner_points(r, t_ic[(t_ic > 0.3) & (t_ic < r.duration_s - 0.3)])
+        d = p[f"{foot}_ankle"] - p[f"{foot}_knee"]
+        shank = np.degrees(np.arctan2(sgn * d[:, 0], d[:, 1]))
+        assert getattr(m["shank_angle_ic_deg"], foot) == pytest.approx(float(np.mean(shank)), abs=1.0)
+        knee = knee_flexion_deg(p[f"{foot}_hip"], p[f"{foot}_knee"], p[f"{foot}_ankle"])
+        assert getattr(m["knee_flexion_ic_deg"], foot) == pytest.approx(float(np.mean(knee)), abs=2.0)
+    assert m["trunk_lean_deg"].value == pytest.approx(r.lean_deg, abs=0.5)
+    assert m["vertical_oscillation_pct_leg"].value == pytest.approx(200 * r.osc, abs=0.5)
+    assert m["foot_strike_angle_deg"].value == pytest.approx(r.strike_deg, abs=2.0)
+    assert strike_pattern(r.strike_deg) in m["foot_strike_angle_deg"].reason
+    stride = 2 * r.step_s
+    assert m["ground_contact_time_ms"].value == pytest.approx(1000 * r.duty * stride, abs=1000 / r.fps)
+    assert m["flight_time_ms"].value == pytest.approx(1000 * (r.step_s - r.duty * stride), abs=1000 / r.fps)
+    assert m["duty_factor_pct"].value == pytest.approx(100 * r.duty, abs=100 / (r.fps * stride))
+    assert (m["duty_factor_pct"].status == "ok") == (r.fps >= 120)
+    if r.fps < 120:
+        assert "approximate below 120 fps" in m["duty_factor_pct"].reason
+    for name in ("knee_valgus_fppa_deg", "pelvic_drop_deg", "step_width_pct_leg"):
+        assert m[name].status == "not_applicable" and m[name].value is None
+        assert m[name].reason == "needs a rear or front view; this clip looks like a side view"
+
+
+def test_per_stride_fields_and_uncertainty() -> None:
+    m = _run(Runner())["overstride_pct_leg"]
+    assert m.n_strides == len(m.per_stride) == len(m.frames) >= 20
+    assert {"foot", "frame", "time_s", "value"} <= set(m.per_stride[0])
+    assert m.left is not None and m.right is not None
+    assert m.uncertainty is not None and m.uncertainty < 0.5
+    json.dumps({k: v.to_dict() for k, v in _run(Runner()).items()})
+
+
+def test_noise_and_swaps_keep_cadence_and_overstride() -> None:
+    r = Runner(fps=30, seed=4)
+    ds = make_runner(r, noise_px=4.0, swap_frames=(30, 31, 32, 90, 91, 150))
+    m = compute_metrics(ds, side_view(r), detect_events(ds, side_view(r)))
+    assert m["cadence_spm"].value == pytest.approx(r.cadence_spm, abs=1.0)
+    assert m["overstride_pct_leg"].value == pytest.approx(100 * r.overstride, abs=2.0)
+    assert m["trunk_lean_deg"].value == pytest.approx(r.lean_deg, abs=1.0)
+
+
+@pytest.mark.parametrize("view", ["rear", "front"])
+def test_frontal_metrics_on_exact_tracks(view: str) -> None:
+    r = Runner(view=view)
+    m = _run(r)
+    t = np.linspace(0, 2 * r.step_s, 4001)
+    p = runner_points(r, t)
+    medial = 1.0 if view == "rear" else -1.0
+    truth = np.max(fppa_deg(p["left_hip"], p["left_knee"], p["left_ankle"], medial))
+    assert truth > 3.0
+    fppa = m["knee_valgus_fppa_deg"]
+    assert fppa.left == pytest.approx(truth, abs=1.0)
+    assert fppa.right == pytest.approx(truth, abs=1.0)
+    assert fppa.status == "low_confidence" and "estimate" in fppa.reason
+    assert m["pelvic_drop_deg"].value == pytest.approx(r.drop_deg, abs=1.0)
+    leg = leg_length_px(make_runner(r))
+    assert m["step_width_pct_leg"].value == pytest.approx(100 * r.step_width * r.leg_px / leg, abs=1.0)
+    assert m["overstride_pct_leg"].status == "not_applicable"
+    assert m["overstride_pct_leg"].reason == f"needs a side view; this clip looks like a {view} view"
+    assert m["overstride_pct_leg_asymmetry_pct"].status == "not_applicable"
+
+
+def _events_at(times: np.ndarray) -> list[GaitEvent]:
+    feet = ["left", "right"]
+    return [GaitEvent(feet[k % 2], "initial_contact", k, float(tt)) for k, tt in enumerate(times)]
+
+
+def test_slow_motion_cadence_is_flagged() -> None:
+    r = Runner()
+    ds = make_runner(r)
+    slow = _events_at(_truth_ics(r) * 8.0)
+    m = compute_metrics(ds, side_view(r), slow)["cadence_spm"]
+    assert m.value == pytest.approx(r.cadence_spm / 8, rel=0.01)
+    assert m.status == "low_confidence"
+    assert "slow-motion" in m.reason and "--capture-fps" in m.reason
+
+
+def test_few_steps_are_low_confidence() -> None:
+    r = Runner()
+    ds = make_runner(r)
+    m = compute_metrics(ds, side_view(r), _events_at(_truth_ics(r)[:2]))
+    assert m["cadence_spm"].status == "low_confidence"
+    assert m["overstride_pct_leg"].status == "low_confidence"
+    assert "strides" in m["overstride_pct_leg"].reason
+
+
+def test_no_events() -> None:
+    r = Runner()
+    m = compute_metrics(make_runner(r), side_view(r), [])
+    assert m["cadence_spm"].value is None and m["cadence_spm"].status == "low_confidence"
+
+
+def test_speed_and_height() -> None:
+    r = Runner()
+    m = _run(r, height_m=1.8, treadmill_speed_kmh=12.0)
+    assert m["step_length_m"].value == pytest.approx(12 / 3.6 * r.step_s, rel=0.01)
+    assert m["speed_m_s"].value == pytest.approx(12 / 3.6)
+    cm = m["vertical_oscillation_pct_leg"].value / 100 * LEG_FRACTION_OF_HEIGHT * 180
+    assert m["vertical_oscillation_cm"].value == pytest.approx(cm, rel=1e-6)
+    bare = _run(r)
+    assert bare["step_length_m"].status == "not_applicable"
+    assert bare["vertical_oscillation_cm"].status == "not_applicable"
+
+
+def test_asymmetry() -> None:
+    rows = tuple({"foot": f, "value": v, "frame": 0} for f, v in
+                 [("left", 10.0), ("right", 12.0), ("left", 10.0), ("right", 12.0)])
+    base = Metric("x", 11.0, "deg", 1.0, "ok", "", left=10.0, right=12.0, per_stride=rows, n_strides=4)
+    a = asymmetry(base)
+    assert a.name == "x_asymmetry_pct" and a.value == pytest.approx(2 / 11 * 100)
+    assert a.status == "ok"
+    near_zero = Metric("y", 0.0, "deg", 1.0, "ok", "", left=-0.5, right=0.5, per_stride=rows, n_strides=4)
+    assert asymmetry(near_zero).status == "low_confidence"
+
+
+def test_fppa_sign() -> None:
+    hip, ankle = np.array([0.0, 0.0]), np.array([0.0, 100.0])
+    knee_medial_plus_x = np.array([5.0, 50.0])
+    assert fppa_deg(hip, knee_medial_plus_x, ankle, 1.0) > 0
+    assert fppa_deg(hip, knee_medial_plus_x, ankle, -1.0) < 0
+    assert float(fppa_deg(hip, knee_medial_plus_x, ankle, 1.0)) == pytest.approx(
+        2 * np.degrees(np.arctan(5 / 50)))

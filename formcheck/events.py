@@ -123,9 +123,7 @@ def leg_length_px(ds: xr.Dataset) -> float:
     lengths = []
     for side in SIDES:
         hip, knee, ankle = (_xy(ds, f"{side}_{j}") for j in ("hip", "knee", "ankle"))
-        lengths.append(
-            np.linalg.norm(hip - knee, axis=1) + np.linalg.norm(knee - ankle, axis=1)
-        )
+        lengths.append(np.linalg.norm(hip - knee, axis=1) + np.linalg.norm(knee - ankle, axis=1))
     flat = np.concatenate(lengths)
     flat = flat[np.isfinite(flat)]
     return float(np.median(flat)) if flat.size else float("nan")
@@ -218,9 +216,7 @@ def _swap_legs(ds: xr.Dataset, mask: np.ndarray) -> xr.Dataset:
         orig = ds[var].sel(keypoints=names)
         mirrored = ds[var].sel(keypoints=[mirror_name(n) for n in names])
         mirrored = mirrored.assign_coords(keypoints=names)
-        out[var].loc[{"keypoints": names}] = xr.where(sel, mirrored, orig).transpose(
-            *orig.dims
-        )
+        out[var].loc[{"keypoints": names}] = xr.where(sel, mirrored, orig).transpose(*orig.dims)
     return out
 
 
@@ -425,7 +421,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def _merge_runs(runs: list[tuple[int, int]], t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
+def _merge_runs(
+    runs: list[tuple[int, int]], t: np.ndarray, max_gap_s: float
+) -> list[tuple[int, int]]:
     """Join runs separated by less than ``max_gap_s`` (noise dropouts)."""
     merged: list[tuple[int, int]] = []
     for a, b in runs:
@@ -469,9 +467,7 @@ def _kink_time(t: np.ndarray, y: np.ndarray, t_lo: float, t_hi: float) -> float 
     n_grid = max(3, int(round((t_hi - t_lo) / max(step, 1e-12) * HINGE_GRID)) + 1)
     t0 = np.linspace(t_lo, t_hi, n_grid)
     rel = t[None, :] - t0[:, None]
-    design = np.stack(
-        [np.ones_like(rel), np.minimum(rel, 0.0), np.maximum(rel, 0.0)], axis=-1
-    )
+    design = np.stack([np.ones_like(rel), np.minimum(rel, 0.0), np.maximum(rel, 0.0)], axis=-1)
     gram = np.einsum("gni,gnj->gij", design, design)
     rhs = np.einsum("gni,n->gi", design, y)
     valid = np.linalg.matrix_rank(gram) == 3
@@ -533,7 +529,7 @@ def _contact_time(
 def _touchdown(t: np.ndarray, y: np.ndarray, tk: float, hold_s: float, eps: float) -> float:
     """Refine a contact break ``tk``: where the approach, extended, meets the plateau.
 
-    The stance level is a line fitted to ``y`` just after ``tk``; the approach
+    The plateau level is the median of ``y`` just after ``tk``; the approach
     crosses ``level - eps`` at ``t_c`` with speed ``v`` (slope of the last
     samples before ``t_c``); the contact is ``t_c + eps / v``, bounded by
     ``hold_s``. This removes the early bias of the two-line break on feet
@@ -544,10 +540,7 @@ def _touchdown(t: np.ndarray, y: np.ndarray, tk: float, hold_s: float, eps: floa
     post = (t >= tk) & (t <= tk + hold_s)
     if post.sum() < 2:
         return tk
-    # Stance level as a line: a foot moving towards the camera on the belt
-    # (rear view) keeps sinking in the image during stance.
-    slope = float(np.polyfit(t[post], y[post], 1)[0]) if post.sum() >= 3 else 0.0
-    rel = y - (float(np.median(y[post] - slope * (t[post] - tk))) + slope * (t - tk))
+    rel = y - float(np.median(y[post]))
     below = np.flatnonzero((rel[:-1] < -eps) & (rel[1:] >= -eps) & (t[1:] <= tk + hold_s))
     if below.size == 0:
         return tk
@@ -718,7 +711,9 @@ def _zeni_stances(ds: xr.Dataset, facing: int, period: float) -> list[_Stance]:
 # ---------------------------------------------------------------- public API
 
 
-def detect_events(ds: xr.Dataset, view: ViewInfo, *, method: EventMethod = "foot_height") -> list[GaitEvent]:
+def detect_events(
+    ds: xr.Dataset, view: ViewInfo, *, method: EventMethod = "foot_height"
+) -> list[GaitEvent]:
     """Detect initial contacts and toe-offs of both feet.
 
     Parameters

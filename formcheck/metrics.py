@@ -249,14 +249,22 @@ def _side_mean(rows: Sequence[dict], side: Side) -> float | None:
     return float(np.mean(vals)) if vals.size else None
 
 
-def _summarise(name: str, rows: list[dict], reason: str = "", *, status: Status | None = None) -> Metric:
+def _summarise(
+    name: str, rows: list[dict], reason: str = "", *, status: Status | None = None
+) -> Metric:
     """Build a :class:`Metric` from per-stride rows (each with ``value``, ``frame``)."""
     rows = [r for r in rows if r["value"] is not None and np.isfinite(r["value"])]
     vals = np.array([r["value"] for r in rows], dtype=float)
     frames = tuple(int(r["frame"]) for r in rows)
     if vals.size == 0:
-        return Metric(name, None, UNITS[name], None, "low_confidence",
-                      reason or "no usable strides were found")
+        return Metric(
+            name,
+            None,
+            UNITS[name],
+            None,
+            "low_confidence",
+            reason or "no usable strides were found",
+        )
     auto: Status = "ok"
     notes = [reason] if reason else []
     if vals.size < MIN_STRIDES:
@@ -318,8 +326,16 @@ def asymmetry(metric: Metric) -> Metric:
         else metric.reason
     )
     return Metric(
-        name, float(value), "%", None, "low_confidence" if low else "ok", reason,
-        left=metric.left, right=metric.right, n_strides=metric.n_strides, frames=metric.frames,
+        name,
+        float(value),
+        "%",
+        None,
+        "low_confidence" if low else "ok",
+        reason,
+        left=metric.left,
+        right=metric.right,
+        n_strides=metric.n_strides,
+        frames=metric.frames,
     )
 
 
@@ -358,7 +374,9 @@ def _stance_mid(ctx: _Context, ic: GaitEvent) -> float | None:
     if to is None:
         return None
     t = np.linspace(ic.time_s, to.time_s, 41)
-    ahead = ctx.direction * (_xy_at(ctx.ds, f"{ic.foot}_ankle", t)[:, 0] - _mid(ctx.ds, "hip", t)[:, 0])
+    ahead = ctx.direction * (
+        _xy_at(ctx.ds, f"{ic.foot}_ankle", t)[:, 0] - _mid(ctx.ds, "hip", t)[:, 0]
+    )
     cross = np.flatnonzero((ahead[:-1] > 0) & (ahead[1:] <= 0))
     if cross.size:
         i = int(cross[0])
@@ -409,8 +427,15 @@ def _knee_midstance(ctx: _Context) -> Metric:
         tm = _stance_mid(ctx, ic)
         if tm is not None:
             frame = int(ctx.ds["frame"].values[np.argmin(np.abs(ctx.ds["time"].values - tm))])
-            rows.append({"foot": ic.foot, "frame": frame, "time_s": tm,
-                         "value": _knee_at(ctx, ic.foot, tm), "ic_frame": ic.frame})
+            rows.append(
+                {
+                    "foot": ic.foot,
+                    "frame": frame,
+                    "time_s": tm,
+                    "value": _knee_at(ctx, ic.foot, tm),
+                    "ic_frame": ic.frame,
+                }
+            )
     return _summarise("knee_flexion_midstance_deg", rows)
 
 
@@ -419,7 +444,9 @@ def _trunk_lean(ctx: _Context) -> Metric:
     rows = []
     for a, b in _steps(ctx):
         t = np.linspace(a.time_s, b.time_s, 21)
-        lean = _angle_from_vertical(_mid(ctx.ds, "shoulder", t), _mid(ctx.ds, "hip", t), -ctx.direction)
+        lean = _angle_from_vertical(
+            _mid(ctx.ds, "shoulder", t), _mid(ctx.ds, "hip", t), -ctx.direction
+        )
         lean = lean[np.isfinite(lean)]
         if lean.size:
             rows.append(_row(a, float(np.mean(lean))))
@@ -433,7 +460,9 @@ def _oscillation_px(ctx: _Context) -> list[dict]:
     hip_y = (_track(ctx.ds, "left_hip")[:, 1] + _track(ctx.ds, "right_hip")[:, 1]) / 2
     for a, b in _steps(ctx):
         inside = (t_all >= a.time_s) & (t_all <= b.time_s)
-        y = np.concatenate([hip_y[inside], _mid(ctx.ds, "hip", [a.time_s, b.time_s])[:, 1]])
+        y = np.concatenate(
+            [hip_y[inside], _mid(ctx.ds, "hip", np.array([a.time_s, b.time_s]))[:, 1]]
+        )
         if np.sum(np.isfinite(y)) >= 3:
             rows.append(_row(a, float(np.nanmax(y) - np.nanmin(y))))
     return rows
@@ -445,8 +474,14 @@ def _vertical_oscillation(ctx: _Context, height_m: float | None) -> tuple[Metric
     pct = [{**r, "value": r["value"] / ctx.leg_px * 100.0} for r in px]
     m_pct = _summarise("vertical_oscillation_pct_leg", pct)
     if height_m is None:
-        return m_pct, Metric("vertical_oscillation_cm", None, "cm", None, "not_applicable",
-                             "needs the runner's height (--height)")
+        return m_pct, Metric(
+            "vertical_oscillation_cm",
+            None,
+            "cm",
+            None,
+            "not_applicable",
+            "needs the runner's height (--height)",
+        )
     leg_cm = LEG_FRACTION_OF_HEIGHT * height_m * 100.0
     cm = [{**r, "value": r["value"] / ctx.leg_px * leg_cm} for r in px]
     note = f"leg length taken as {LEG_FRACTION_OF_HEIGHT} x height (Winter 2009)"
@@ -496,8 +531,14 @@ def _foot_strike(ctx: _Context) -> Metric:
         return metric
     pattern = strike_pattern(metric.value)
     reason = "; ".join(x for x in (f"{pattern} strike", metric.reason) if x)
-    return Metric(**{**asdict(metric), "reason": reason,
-                     "per_stride": metric.per_stride, "frames": metric.frames})
+    return Metric(
+        **{
+            **asdict(metric),
+            "reason": reason,
+            "per_stride": metric.per_stride,
+            "frames": metric.frames,
+        }
+    )
 
 
 def _timing_metrics(ctx: _Context) -> tuple[Metric, Metric, Metric]:
@@ -534,8 +575,15 @@ def _speed_metrics(ctx: _Context, speed_kmh: float | None) -> tuple[Metric, Metr
     rows = [_row(a, v * (b.time_s - a.time_s)) for a, b in _steps(ctx)]
     speed = Metric("speed_m_s", v, "m/s", None, "ok", "given by the user")
     if ctx.view.setting == "overground":
-        return (_summarise("step_length_m", rows, "the speed was given for an overground clip",
-                           status="low_confidence"), speed)
+        return (
+            _summarise(
+                "step_length_m",
+                rows,
+                "the speed was given for an overground clip",
+                status="low_confidence",
+            ),
+            speed,
+        )
     return _summarise("step_length_m", rows), speed
 
 
@@ -556,17 +604,28 @@ def _fppa(ctx: _Context) -> Metric:
         to = _next_toe_off(ctx, ic)
         if to is None:
             continue
-        t = np.concatenate([[ic.time_s], t_all[(t_all > ic.time_s) & (t_all < to.time_s)], [to.time_s]])
+        t = np.concatenate(
+            [[ic.time_s], t_all[(t_all > ic.time_s) & (t_all < to.time_s)], [to.time_s]]
+        )
         hip, knee, ankle = (_xy_at(ctx.ds, f"{ic.foot}_{j}", t) for j in ("hip", "knee", "ankle"))
         angle = fppa_deg(hip, knee, ankle, _medial_sign(ctx, ic.foot))
         if not np.any(np.isfinite(angle)):
             continue
         k = int(np.nanargmax(np.abs(angle)))
         frame = int(ctx.ds["frame"].values[np.argmin(np.abs(t_all - t[k]))])
-        rows.append({"foot": ic.foot, "frame": frame, "time_s": float(t[k]),
-                     "value": float(angle[k]), "ic_frame": ic.frame})
-    note = ("2D FPPA is an estimate: its limits of agreement with 3D knee abduction are "
-            "wide (-30 to +17 deg, Straub & Powers 2022)")
+        rows.append(
+            {
+                "foot": ic.foot,
+                "frame": frame,
+                "time_s": float(t[k]),
+                "value": float(angle[k]),
+                "ic_frame": ic.frame,
+            }
+        )
+    note = (
+        "2D FPPA is an estimate: its limits of agreement with 3D knee abduction are "
+        "wide (-30 to +17 deg, Straub & Powers 2022)"
+    )
     return _summarise("knee_valgus_fppa_deg", rows, note, status="low_confidence")
 
 
@@ -582,9 +641,18 @@ def _pelvic_drop(ctx: _Context) -> Metric:
         swing = _xy_at(ctx.ds, f"{other_side(ic.foot)}_hip", tm)[0]
         drop = np.degrees(np.arctan2(swing[1] - stance[1], abs(swing[0] - stance[0])))
         frame = int(ctx.ds["frame"].values[np.argmin(np.abs(ctx.ds["time"].values - tm))])
-        rows.append({"foot": ic.foot, "frame": frame, "time_s": tm, "value": float(drop),
-                     "ic_frame": ic.frame})
-    return _summarise("pelvic_drop_deg", rows, "a tilted camera biases left and right in opposite directions")
+        rows.append(
+            {
+                "foot": ic.foot,
+                "frame": frame,
+                "time_s": tm,
+                "value": float(drop),
+                "ic_frame": ic.frame,
+            }
+        )
+    return _summarise(
+        "pelvic_drop_deg", rows, "a tilted camera biases left and right in opposite directions"
+    )
 
 
 def _step_width(ctx: _Context) -> Metric:
@@ -617,11 +685,19 @@ def _step_time_fit(ics: Sequence[GaitEvent], median_step: float) -> float:
 def _cadence(ctx: _Context) -> Metric:
     """Steps per minute from initial-contact times."""
     steps = _steps(ctx)
-    rows = [_row(b, 60.0 / (b.time_s - a.time_s), step_time_s=b.time_s - a.time_s) for a, b in steps]
+    rows = [
+        _row(b, 60.0 / (b.time_s - a.time_s), step_time_s=b.time_s - a.time_s) for a, b in steps
+    ]
     name = "cadence_spm"
     if not rows:
-        return Metric(name, None, UNITS[name], None, "low_confidence",
-                      "fewer than two consecutive contacts were found")
+        return Metric(
+            name,
+            None,
+            UNITS[name],
+            None,
+            "low_confidence",
+            "fewer than two consecutive contacts were found",
+        )
     durations = np.array([r["step_time_s"] for r in rows])
     value = 60.0 / _step_time_fit(ctx.ics, float(np.median(durations)))
     se = _ci95(60.0 / durations)
@@ -635,14 +711,27 @@ def _cadence(ctx: _Context) -> Metric:
     lo, hi = CADENCE_RANGE_SPM
     if value < lo:
         status = "low_confidence"
-        notes.append(f"{value:.0f} spm is implausibly low for running: a slow-motion clip played "
-                     "back slower than it was filmed reads low; give the capture frame rate "
-                     "with --capture-fps")
+        notes.append(
+            f"{value:.0f} spm is implausibly low for running: a slow-motion clip played "
+            "back slower than it was filmed reads low; give the capture frame rate "
+            "with --capture-fps"
+        )
     elif value > hi:
         status = "low_confidence"
-        notes.append(f"{value:.0f} spm is implausibly high for running; check the clip's frame times")
-    return Metric(name, float(value), UNITS[name], se, status, "; ".join(notes),
-                  per_stride=tuple(rows), n_strides=len(rows), frames=tuple(e.frame for e in ctx.ics))
+        notes.append(
+            f"{value:.0f} spm is implausibly high for running; check the clip's frame times"
+        )
+    return Metric(
+        name,
+        float(value),
+        UNITS[name],
+        se,
+        status,
+        "; ".join(notes),
+        per_stride=tuple(rows),
+        n_strides=len(rows),
+        frames=tuple(e.frame for e in ctx.ics),
+    )
 
 
 # ---------------------------------------------------------------- public API
@@ -650,8 +739,11 @@ def _cadence(ctx: _Context) -> Metric:
 
 def _view_reason(needed: str, view: ViewInfo) -> str:
     """Why a metric is not applicable in this view."""
-    seen = "the view could not be determined" if view.view == "unknown" else (
-        f"this clip looks like a {view.view} view")
+    seen = (
+        "the view could not be determined"
+        if view.view == "unknown"
+        else (f"this clip looks like a {view.view} view")
+    )
     return f"needs a {needed} view; {seen}"
 
 
@@ -660,8 +752,21 @@ def _side_metrics(ctx: _Context, height_m: float | None, speed_kmh: float | None
     vo_pct, vo_cm = _vertical_oscillation(ctx, height_m)
     gct, flight, duty = _timing_metrics(ctx)
     step_len, speed = _speed_metrics(ctx, speed_kmh)
-    return [_overstride(ctx), _shank_angle(ctx), _knee_ic(ctx), _knee_midstance(ctx),
-            _trunk_lean(ctx), vo_pct, vo_cm, _foot_strike(ctx), gct, flight, duty, step_len, speed]
+    return [
+        _overstride(ctx),
+        _shank_angle(ctx),
+        _knee_ic(ctx),
+        _knee_midstance(ctx),
+        _trunk_lean(ctx),
+        vo_pct,
+        vo_cm,
+        _foot_strike(ctx),
+        gct,
+        flight,
+        duty,
+        step_len,
+        speed,
+    ]
 
 
 def _frontal_metrics(ctx: _Context) -> list[Metric]:

@@ -158,7 +158,9 @@ def _face_visibility(ds: xr.Dataset) -> float:
     """Median visibility of the nose and inner eyes."""
     names = ("nose", "left_eye_inner", "right_eye_inner")
     vis = np.stack([_conf(ds, n) for n in names], axis=1)
-    return _nanmedian(np.nanmean(vis, axis=1)) if np.any(np.isfinite(vis)) else float("nan")
+    seen = np.isfinite(vis)
+    per_frame = np.where(seen, vis, 0.0).sum(axis=1) / np.maximum(seen.sum(axis=1), 1)
+    return _nanmedian(np.where(seen.any(axis=1), per_frame, np.nan))
 
 
 def _nose_between_shoulders(ds: xr.Dataset) -> float:
@@ -177,9 +179,7 @@ def _leg_length_px(ds: xr.Dataset) -> float:
     lengths = []
     for side in ("left", "right"):
         hip, knee, ankle = (_xy(ds, f"{side}_{j}") for j in ("hip", "knee", "ankle"))
-        lengths.append(
-            np.linalg.norm(hip - knee, axis=1) + np.linalg.norm(knee - ankle, axis=1)
-        )
+        lengths.append(np.linalg.norm(hip - knee, axis=1) + np.linalg.norm(knee - ankle, axis=1))
     return _nanmedian(np.concatenate(lengths))
 
 

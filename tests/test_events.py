@@ -57,7 +57,9 @@ class Runner:
     def contact_times(self, foot: str) -> np.ndarray:
         """Exact initial-contact times of one foot."""
         offset = 0.0 if foot == "left" else self.step_s
-        return np.arange(self.phase_s + offset - 4 * self.step_s, self.duration_s + 1, 2 * self.step_s)
+        return np.arange(
+            self.phase_s + offset - 4 * self.step_s, self.duration_s + 1, 2 * self.step_s
+        )
 
     def toe_off_times(self, foot: str) -> np.ndarray:
         """Exact toe-off times of one foot."""
@@ -70,7 +72,9 @@ def _phase(r: Runner, foot: str, t: np.ndarray) -> np.ndarray:
     return np.mod((t - t0) / (2 * r.step_s), 1.0)
 
 
-def _foot_state(r: Runner, foot: str, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _foot_state(
+    r: Runner, foot: str, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Heel forward offset, lift, foot angle (rad) and stance fraction (NaN in swing)."""
     phi = _phase(r, foot, t)
     stance = phi < r.duty
@@ -84,7 +88,9 @@ def _foot_state(r: Runner, foot: str, t: np.ndarray) -> tuple[np.ndarray, np.nda
     lift = np.where(stance, 0.0, r.lift * np.sin(np.pi * u_sw))
     th_ic, th_to = np.radians(r.strike_deg), np.radians(25.0)
     theta_st = np.where(
-        u_st < 0.15, th_ic * (1 - u_st / 0.15), np.where(u_st < 0.7, 0.0, -th_to * (u_st - 0.7) / 0.3)
+        u_st < 0.15,
+        th_ic * (1 - u_st / 0.15),
+        np.where(u_st < 0.7, 0.0, -th_to * (u_st - 0.7) / 0.3),
     )
     theta = np.where(stance, theta_st, -th_to + (th_ic + th_to) * u_sw)
     return fwd, lift, theta, np.where(stance, u_st, np.nan)
@@ -105,8 +111,10 @@ def _side_points(r: Runner, t: np.ndarray) -> dict[str, np.ndarray]:
     """Exact keypoints of a side view."""
     L, sgn = r.leg_px, (1.0 if r.facing == "right" else -1.0)
     ground = 0.9 * r.height
-    hip_y = ground - 0.93 * L + r.osc * L * np.cos(
-        2 * np.pi * (t - r.phase_s - r.duty * r.step_s) / r.step_s
+    hip_y = (
+        ground
+        - 0.93 * L
+        + r.osc * L * np.cos(2 * np.pi * (t - r.phase_s - r.duty * r.step_s) / r.step_s)
     )
     hip = np.stack([np.full_like(t, r.width / 2), hip_y], axis=1)
     pts: dict[str, np.ndarray] = {}
@@ -148,12 +156,16 @@ def _frontal_points(r: Runner, t: np.ndarray) -> dict[str, np.ndarray]:
     drop = np.zeros_like(t)
     for foot, s in (("left", 1.0), ("right", -1.0)):
         _, _, _, u = _foot_state(r, foot, t)
-        drop += s * np.where(np.isfinite(u), np.radians(r.drop_deg) * np.sin(np.pi * np.nan_to_num(u)), 0)
+        drop += s * np.where(
+            np.isfinite(u), np.radians(r.drop_deg) * np.sin(np.pi * np.nan_to_num(u)), 0
+        )
     for foot in ("left", "right"):
         side = left_x if foot == "left" else -left_x
         stance_sign = 1.0 if foot == "left" else -1.0
         # Positive drop = left stance: right (swing) hip lower (larger y).
-        hip = np.stack([cx + side * half_w * np.cos(drop), hip_y - stance_sign * half_w * np.sin(drop)], axis=1)
+        hip = np.stack(
+            [cx + side * half_w * np.cos(drop), hip_y - stance_sign * half_w * np.sin(drop)], axis=1
+        )
         _, lift, _, u = _foot_state(r, foot, t)
         ankle_x = cx + side * (r.step_width / 2) * L
         heel = np.stack([np.full_like(t, ankle_x), ground - lift * L], axis=1)
@@ -166,7 +178,9 @@ def _frontal_points(r: Runner, t: np.ndarray) -> dict[str, np.ndarray]:
         pts[f"{foot}_hip"], pts[f"{foot}_knee"], pts[f"{foot}_ankle"] = hip, knee, ankle
         pts[f"{foot}_heel"], pts[f"{foot}_foot_index"] = heel, toe
         pts[f"{foot}_shoulder"] = hip + np.array([side * 0.06 * L, -0.6 * L])
-        pts[f"{foot}_ear"] = np.stack([np.full_like(t, cx + side * 0.05 * L), hip_y - 0.85 * L + 0 * t], axis=1)
+        pts[f"{foot}_ear"] = np.stack(
+            [np.full_like(t, cx + side * 0.05 * L), hip_y - 0.85 * L + 0 * t], axis=1
+        )
     pts["nose"] = np.stack([np.full_like(t, cx), hip_y - 0.83 * L + 0 * t], axis=1)
     return pts
 
@@ -307,7 +321,9 @@ def test_swaps_are_found() -> None:
 def test_short_gap_keeps_contacts_and_long_gap_drops_only_its_own() -> None:
     r = Runner(fps=60)
     short = make_runner(r, nan_frames=(50, 51))
-    errs, missed, extra, wrong = match_errors(detect_events(short, side_view(r)), r, "initial_contact")
+    errs, missed, extra, wrong = match_errors(
+        detect_events(short, side_view(r)), r, "initial_contact"
+    )
     assert (missed, extra, wrong) == (0, 0, 0)
     gap = tuple(range(200, 260))
     events = detect_events(make_runner(r, nan_frames=gap), side_view(r))

@@ -33,8 +33,11 @@ def _run(r: Runner, **kw: float) -> dict[str, Metric]:
 
 @pytest.mark.parametrize(
     "r",
-    [Runner(), Runner(facing="left", fps=30, cadence_spm=150, leg_px=420, height=1280, width=720),
-     Runner(fps=240, cadence_spm=190, strike_deg=-4.0, duration_s=4.0)],
+    [
+        Runner(),
+        Runner(facing="left", fps=30, cadence_spm=150, leg_px=420, height=1280, width=720),
+        Runner(fps=240, cadence_spm=190, strike_deg=-4.0, duration_s=4.0),
+    ],
     ids=["60fps", "30fps-left", "240fps-forefoot"],
 )
 def test_side_metrics_on_exact_tracks(r: Runner) -> None:
@@ -48,16 +51,24 @@ def test_side_metrics_on_exact_tracks(r: Runner) -> None:
         p = runner_points(r, t_ic[(t_ic > 0.3) & (t_ic < r.duration_s - 0.3)])
         d = p[f"{foot}_ankle"] - p[f"{foot}_knee"]
         shank = np.degrees(np.arctan2(sgn * d[:, 0], d[:, 1]))
-        assert getattr(m["shank_angle_ic_deg"], foot) == pytest.approx(float(np.mean(shank)), abs=1.0)
+        assert getattr(m["shank_angle_ic_deg"], foot) == pytest.approx(
+            float(np.mean(shank)), abs=1.0
+        )
         knee = knee_flexion_deg(p[f"{foot}_hip"], p[f"{foot}_knee"], p[f"{foot}_ankle"])
-        assert getattr(m["knee_flexion_ic_deg"], foot) == pytest.approx(float(np.mean(knee)), abs=2.0)
+        assert getattr(m["knee_flexion_ic_deg"], foot) == pytest.approx(
+            float(np.mean(knee)), abs=2.0
+        )
     assert m["trunk_lean_deg"].value == pytest.approx(r.lean_deg, abs=0.5)
     assert m["vertical_oscillation_pct_leg"].value == pytest.approx(200 * r.osc, abs=0.5)
     assert m["foot_strike_angle_deg"].value == pytest.approx(r.strike_deg, abs=2.0)
     assert strike_pattern(r.strike_deg) in m["foot_strike_angle_deg"].reason
     stride = 2 * r.step_s
-    assert m["ground_contact_time_ms"].value == pytest.approx(1000 * r.duty * stride, abs=1000 / r.fps)
-    assert m["flight_time_ms"].value == pytest.approx(1000 * (r.step_s - r.duty * stride), abs=1000 / r.fps)
+    assert m["ground_contact_time_ms"].value == pytest.approx(
+        1000 * r.duty * stride, abs=1000 / r.fps
+    )
+    assert m["flight_time_ms"].value == pytest.approx(
+        1000 * (r.step_s - r.duty * stride), abs=1000 / r.fps
+    )
     assert m["duty_factor_pct"].value == pytest.approx(100 * r.duty, abs=100 / (r.fps * stride))
     assert (m["duty_factor_pct"].status == "ok") == (r.fps >= 120)
     if r.fps < 120:
@@ -100,9 +111,13 @@ def test_frontal_metrics_on_exact_tracks(view: str) -> None:
     assert fppa.status == "low_confidence" and "estimate" in fppa.reason
     assert m["pelvic_drop_deg"].value == pytest.approx(r.drop_deg, abs=1.0)
     leg = leg_length_px(make_runner(r))
-    assert m["step_width_pct_leg"].value == pytest.approx(100 * r.step_width * r.leg_px / leg, abs=1.0)
+    assert m["step_width_pct_leg"].value == pytest.approx(
+        100 * r.step_width * r.leg_px / leg, abs=1.0
+    )
     assert m["overstride_pct_leg"].status == "not_applicable"
-    assert m["overstride_pct_leg"].reason == f"needs a side view; this clip looks like a {view} view"
+    assert (
+        m["overstride_pct_leg"].reason == f"needs a side view; this clip looks like a {view} view"
+    )
     assert m["overstride_pct_leg_asymmetry_pct"].status == "not_applicable"
 
 
@@ -149,13 +164,19 @@ def test_speed_and_height() -> None:
 
 
 def test_asymmetry() -> None:
-    rows = tuple({"foot": f, "value": v, "frame": 0} for f, v in
-                 [("left", 10.0), ("right", 12.0), ("left", 10.0), ("right", 12.0)])
-    base = Metric("x", 11.0, "deg", 1.0, "ok", "", left=10.0, right=12.0, per_stride=rows, n_strides=4)
+    rows = tuple(
+        {"foot": f, "value": v, "frame": 0}
+        for f, v in [("left", 10.0), ("right", 12.0), ("left", 10.0), ("right", 12.0)]
+    )
+    base = Metric(
+        "x", 11.0, "deg", 1.0, "ok", "", left=10.0, right=12.0, per_stride=rows, n_strides=4
+    )
     a = asymmetry(base)
     assert a.name == "x_asymmetry_pct" and a.value == pytest.approx(2 / 11 * 100)
     assert a.status == "ok"
-    near_zero = Metric("y", 0.0, "deg", 1.0, "ok", "", left=-0.5, right=0.5, per_stride=rows, n_strides=4)
+    near_zero = Metric(
+        "y", 0.0, "deg", 1.0, "ok", "", left=-0.5, right=0.5, per_stride=rows, n_strides=4
+    )
     assert asymmetry(near_zero).status == "low_confidence"
 
 
@@ -165,4 +186,5 @@ def test_fppa_sign() -> None:
     assert fppa_deg(hip, knee_medial_plus_x, ankle, 1.0) > 0
     assert fppa_deg(hip, knee_medial_plus_x, ankle, -1.0) < 0
     assert float(fppa_deg(hip, knee_medial_plus_x, ankle, 1.0)) == pytest.approx(
-        2 * np.degrees(np.arctan(5 / 50)))
+        2 * np.degrees(np.arctan(5 / 50))
+    )

@@ -29,8 +29,12 @@ def test_overground_when_hips_cross_the_frame() -> None:
     shift = np.linspace(-400, 400, ds.sizes["time"])
     pos[:, 0, :, :] += shift[:, None, None]
     moved = from_arrays(
-        pos[..., 0].transpose(0, 2, 1), ds["confidence"].values[..., 0],
-        ds["time"].values, source="x", width=r.width, height=r.height,
+        pos[..., 0].transpose(0, 2, 1),
+        ds["confidence"].values[..., 0],
+        ds["time"].values,
+        source="x",
+        width=r.width,
+        height=r.height,
     )
     assert detect_view(moved).setting == "overground"
 

@@ -1,0 +1,74 @@
+"""The command line: end to end on a sample clip, and clear one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from formcheck.io.tracks import load_tracks
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "formcheck.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_analyze_writes_tracks_and_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _run("analyze", str(REPO / "sample_videos" / "side_normal.mp4"), "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and proc.stderr == ""  # --quiet: nothing, and no native log lines
+    report = json.loads((out / "report.json").read_text())
+    video = report["video"]
+    assert (video["width"], video["height"], video["rotation_deg"]) == (1280, 720, 0)
+    assert video["fps"] == pytest.approx(30.0, abs=0.01)
+    assert video["frames"] == 210
+    assert report["pose_quality"]["detection_rate"] >= 0.95
+    assert report["view"] == "side"
+    truth = json.loads((REPO / "sample_videos" / "side_normal.truth.json").read_text())
+    assert report["direction"] == truth["facing"]
+    tracks = load_tracks(out / "tracks.nc")
+    assert tracks.sizes["time"] == 210
+    assert tracks.attrs["model_sha256"].startswith("ba58245e")
+    assert np.isfinite(tracks.position.sel(keypoints="left_hip").values).mean() > 0.95
+
+
+@pytest.mark.parametrize(
+    "content,needle",
+    [(b"hello, not a video\n" * 20, "cannot open"), (b"", "empty")],
+)
+def test_bad_input_is_one_line_and_nonzero(tmp_path: Path, content: bytes, needle: str) -> None:
+    bad = tmp_path / "my run é.mp4"
+    bad.write_bytes(content)
+    proc = _run("analyze", str(bad), "--out", str(tmp_path / "o"), "--quiet")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], proc.stderr
+    assert not (tmp_path / "o" / "report.json").exists()
+
+
+def test_missing_model_is_one_clear_line(tmp_path: Path) -> None:
+    clip = REPO / "sample_videos" / "side_normal.mp4"
+    proc = _run("analyze", str(clip), "--model", str(tmp_path / "none.task"), "--quiet")
+    assert proc.returncode == 2
+    assert "pose model not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_option_value_is_reported() -> None:
+    proc = _run("analyze", str(REPO / "sample_videos" / "side_normal.mp4"), "--view", "top")
+    assert proc.returncode == 2
+    assert "--view" in proc.stderr and "Traceback" not in proc.stderr

@@ -59,24 +59,36 @@ def test_clip_with_no_runner_says_so(tmp_path: Path, model) -> None:
 def test_landmark_accuracy_on_synthetic_clips(tmp_path: Path, model) -> None:
     from formcheck.synth import SynthParams, render_clip
 
-    bounds = {"hip": 15.0, "knee": 15.0, "ankle": 20.0}
+    # Median error per joint as a share of leg length (errors scale with the frame size).
+    # Measured at 720p: hip ~3-4 %, knee ~3 %, ankle ~5-6 % (README, "Pose accuracy").
+    bounds = {"hip": 0.06, "knee": 0.06, "ankle": 0.09}
     for params in (
         SynthParams(view="side", facing="right", width=1280, height=720, duration_s=3.0),
-        SynthParams(view="side", facing="left", width=720, height=1280, duration_s=3.0, style="b"),
+        SynthParams(
+            view="side", facing="left", width=720, height=1280, duration_s=3.0, style="b",
+            rotate_metadata=True,
+        ),
     ):
         clip = tmp_path / f"{params.facing}_{params.width}x{params.height}.mp4"
         render_clip(params, clip)
         truth = json.loads(clip.with_suffix(".truth.json").read_text())
         info, ds, _ = run_pose(clip, model=model)
         assert ds.attrs["detected_frames"] / ds.attrs["n_frames"] >= 0.95
+        assert (ds.attrs["width"], ds.attrs["height"]) == (params.width, params.height)
+        assert info.rotation == (90 if params.rotate_metadata else 0)
+        leg = float(truth["leg_length_px"])
         for stem, bound in bounds.items():
-            errs = []
-            for side in ("left", "right"):
-                name = f"{side}_{stem}"
-                got = ds.position.sel(keypoints=name).squeeze().transpose("time", "space").values
-                want = np.asarray(truth["joints_px"][name], dtype=float)[: got.shape[0]]
-                errs.append(np.hypot(*(got - want).T))
-            # Near leg exactly; far leg may be mislabelled, so take each frame's better match
-            # over the labels (label repair is the cleaning stage's job).
-            near = np.nanmedian(np.minimum(errs[0], errs[1]))
-            assert near < bound, f"{stem}: median {near:.1f} px over {bound} px ({clip.name})"
+            got = {
+                side: ds.position.sel(keypoints=f"{side}_{stem}").squeeze().transpose("time", "space").values
+                for side in ("left", "right")
+            }
+            want = {
+                side: np.asarray(truth["joints_px"][f"{side}_{stem}"], dtype=float)[: got[side].shape[0]]
+                for side in ("left", "right")
+            }
+            straight = (np.hypot(*(got["left"] - want["left"]).T) + np.hypot(*(got["right"] - want["right"]).T)) / 2
+            crossed = (np.hypot(*(got["left"] - want["right"]).T) + np.hypot(*(got["right"] - want["left"]).T)) / 2
+            # Both legs, under the better label assignment per frame: the far leg is often
+            # mislabelled by the model, and repairing labels is the cleaning stage's job.
+            err = np.nanmedian(np.minimum(straight, crossed)) / leg
+            assert err < bound, f"{stem}: median {err:.1%} of leg over {bound:.0%} ({clip.name})"

@@ -1,7 +1,8 @@
 """Cleaning landmark tracks: mask, repair left/right swaps, fill short gaps, low-pass.
 
 The order matters: low-confidence points are masked first; leg labels are
-then repaired by trajectory continuity (before filtering, which would smear
+then repaired by trajectory continuity; short glitches (points far from the
+running median of their own track) are masked (before filtering, which would smear
 a swap into neighbouring frames); short gaps are filled; finally a zero-lag
 Butterworth low-pass runs over each gap-free stretch.
 
@@ -16,6 +17,7 @@ samples than its padding, so runs shorter than that stay unfiltered.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,10 +25,14 @@ import xarray as xr
 from scipy import signal
 
 from formcheck.dataset import validate_dataset
-from formcheck.landmarks import KEYPOINT_NAMES, mirror_name
+from formcheck.landmarks import KEYPOINT_NAMES, LEG_JOINTS, mirror_name
 
-SWAP_KEYPOINTS: tuple[str, ...] = ("knee", "ankle", "heel", "foot_index")
-"""Leg points whose left/right labels are repaired (the hips barely separate in side view)."""
+SWAP_KEYPOINTS: tuple[str, ...] = LEG_JOINTS
+"""Leg points whose left/right labels are repaired together (hip to toe)."""
+LABEL_PRIOR_LEG = 0.05
+"""Cost, in leg lengths per frame, of declaring a frame's labels exchanged."""
+COLLAPSE_LEG = 0.1
+"""Mean knee-to-toe gap (leg lengths) below which both labels sit on one leg."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,12 @@ class CleaningSettings:
     filter_order : int
         Butterworth order (applied forwards and backwards: zero lag).
     repair_swaps : bool
-        Whether to repair leg label swaps by continuity.
-    swap_margin : float
-        A swap is accepted when its cost is below this fraction of the cost
-        of keeping the labels.
+        Whether to repair leg label swaps and collapses (:func:`repair_leg_swaps`).
+    outlier_leg : float
+        A point farther than this fraction of the leg length from the median
+        of its neighbours is an outlier (:func:`reject_outliers`).
+    outlier_window_s : float
+        Half-width of that median window in seconds (at least 2 frames).
     """
 
     min_confidence: float = 0.3
@@ -56,7 +64,8 @@ class CleaningSettings:
     cutoff_hz: float = 8.0
     filter_order: int = 4
     repair_swaps: bool = True
-    swap_margin: float = 0.7
+    outlier_leg: float = 0.1
+    outlier_window_s: float = 0.04
 
 
 def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr.Dataset:
@@ -80,7 +89,8 @@ def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr
     out = mask_low_confidence(ds, settings.min_confidence)
     n_swaps = 0
     if settings.repair_swaps:
-        out, n_swaps = repair_leg_swaps(out, settings.swap_margin)
+        out, n_swaps = repair_leg_swaps(out)
+    out, n_outliers = reject_outliers(out, settings.outlier_leg, settings.outlier_window_s)
     out = fill_gaps(out, settings.max_gap_s)
     out = lowpass(out, settings.cutoff_hz, settings.filter_order)
     out.attrs.update(
@@ -88,6 +98,7 @@ def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr
         cleaning_max_gap_s=settings.max_gap_s,
         cleaning_cutoff_hz=settings.cutoff_hz,
         cleaning_swaps_repaired=n_swaps,
+        cleaning_outliers_removed=n_outliers,
     )
     return out
 
@@ -113,15 +124,75 @@ def mask_low_confidence(ds: xr.Dataset, threshold: float) -> xr.Dataset:
     return out
 
 
+def reject_outliers(ds: xr.Dataset, tol_leg: float, half_window_s: float) -> tuple[xr.Dataset, int]:
+    """Mask short glitches: points far from the running median of their own track.
+
+    MediaPipe sometimes throws a foot point 0.3-0.5 leg lengths away for one
+    or two frames, with high confidence, often right at initial contact. A
+    low-pass filter would smear such a spike over neighbouring frames and
+    delay or advance the contact. A Hampel-type rule removes it: a point
+    whose 2D distance from the component-wise median of the window
+    ``t +/- half_window`` exceeds ``tol_leg`` leg lengths is masked (the gap
+    is then filled). For smooth motion, monotone or through a turning
+    point, the window median is the point itself or very close to it, so
+    real motion is kept; any glitch shorter than the half-window is caught.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+    tol_leg : float
+        Tolerance in leg lengths.
+    half_window_s : float
+        Half-width of the median window in seconds (at least 2 frames).
+
+    Returns
+    -------
+    tuple of (xarray.Dataset, int)
+        A copy with outliers masked, and the number of points masked.
+    """
+    fps = float(ds.attrs.get("fps", float("nan")))
+    n = ds.sizes["time"]
+    if not np.isfinite(fps) or fps <= 0 or n < 5:
+        return ds.copy(), 0
+    half = max(2, int(round(half_window_s * fps)))
+    pos = ds["position"].transpose("time", ...)
+    values = np.array(pos.values, dtype=float)
+    flat = values.reshape(n, -1, 2)
+    padded = np.pad(flat, ((half, half), (0, 0), (0, 0)), constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(windows, axis=-1)
+    dist = np.linalg.norm(flat - med, axis=-1)
+    with np.errstate(invalid="ignore"):
+        bad = dist > tol_leg * leg_scale_px(ds)
+    flat[bad] = np.nan
+    out = ds.copy()
+    out["position"] = pos.copy(data=flat.reshape(values.shape)).transpose(*ds["position"].dims)
+    return out, int(bad.sum())
+
+
 def _leg_array(ds: xr.Dataset, side: str) -> np.ndarray:
-    """``(time, n_leg_points, 2)`` positions of one side's leg points."""
+    """``(time, n_leg_points, 2)`` positions of one side's leg points (hip to toe)."""
     names = [f"{side}_{stem}" for stem in SWAP_KEYPOINTS]
     da = ds["position"].sel(keypoints=names).isel(individuals=0)
     return np.asarray(da.transpose("time", "keypoints", "space").values, dtype=float)
 
 
-def _leg_scale(ds: xr.Dataset) -> float:
-    """Typical thigh + shank length in pixels (median over frames and sides)."""
+def leg_scale_px(ds: xr.Dataset) -> float:
+    """Typical thigh + shank length in pixels (median over frames and sides).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+
+    Returns
+    -------
+    float
+        Median of ``|hip-knee| + |knee-ankle|``; 100 when the legs are never seen.
+    """
     pos = ds["position"].isel(individuals=0)
     lengths = []
     for side in ("left", "right"):
@@ -135,26 +206,180 @@ def _leg_scale(ds: xr.Dataset) -> float:
     return value if np.isfinite(value) and value > 0 else 100.0
 
 
-def _mean_dist(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean distance between matching points, ignoring missing ones (NaN if none)."""
-    d = np.hypot(*(a - b).T)
-    d = d[np.isfinite(d)]
-    return float(d.mean()) if d.size else float("nan")
+def _forward_fill(a: np.ndarray) -> np.ndarray:
+    """Carry the last finite value forward along axis 0 (per element)."""
+    n = a.shape[0]
+    flat = a.reshape(n, -1)
+    idx = np.where(np.isfinite(flat), np.arange(n)[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    return flat[idx, np.arange(flat.shape[1])[None, :]].reshape(a.shape)
 
 
-def _predict(track: np.ndarray, t: int) -> np.ndarray:
-    """Constant-velocity prediction of frame ``t`` from the two frames before it."""
-    prev = track[t - 1]
-    if t >= 2:
-        prev2 = track[t - 2]
-        vel = np.where(np.isfinite(prev2), prev - prev2, 0.0)
-        return prev + vel
-    return prev
+def _mean_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean over points (axis -2) of point distances, missing points ignored (0 if none)."""
+    d = np.linalg.norm(a - b, axis=-1)
+    ok = np.isfinite(d)
+    total = np.where(ok, d, 0.0).sum(axis=-1)
+    count = ok.sum(axis=-1)
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
+
+
+def collapsed_frames(left: np.ndarray, right: np.ndarray, scale: float) -> np.ndarray:
+    """Frames where both legs' labels sit on one physical leg.
+
+    In running the two legs are never together from knee to toe: when the
+    swing foot passes the stance foot it is well above it and its knee well
+    ahead. Knee, ankle, heel and toe closer than :data:`COLLAPSE_LEG` leg
+    lengths on average mean the pose model put both labels on one leg (in
+    side views usually the far leg's labels on the near leg).
+
+    Parameters
+    ----------
+    left, right : numpy.ndarray
+        ``(time, points, 2)`` leg points hip to toe (the hip is ignored).
+    scale : float
+        Leg length in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean per frame.
+    """
+    d = np.linalg.norm(left[:, 1:] - right[:, 1:], axis=-1)
+    ok = np.isfinite(d).sum(axis=1) >= 2
+    gap = np.where(ok, _mean_dist(left[:, 1:], right[:, 1:]), np.inf)
+    return np.asarray(gap < COLLAPSE_LEG * scale)
+
+
+def transition_costs(left: np.ndarray, right: np.ndarray, scale: float) -> np.ndarray:
+    """Second-order continuity costs of every labelling of three consecutive frames.
+
+    ``cost[t, a, b, c]`` (leg lengths) is the distance of frame ``t``'s
+    observations from the constant-velocity prediction out of frames
+    ``t-2`` and ``t-1``, summed over both legs, when those three frames are
+    labelled ``a``, ``b``, ``c`` (0 = labels as given, 1 = exchanged).
+    Missing points are carried forward (a gap predicts no motion).
+
+    Parameters
+    ----------
+    left, right : numpy.ndarray
+        ``(time, points, 2)`` leg points as labelled by the pose model.
+    scale : float
+        Leg length in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(time, 2, 2, 2)``; rows 0 and 1 are zero.
+    """
+    n = left.shape[0]
+    fl, fr = _forward_fill(left), _forward_fill(right)
+    obs = np.stack([left, right])  # obs[s] = what "left" sees in state s
+    held = np.stack([fl, fr])
+    cost = np.zeros((n, 2, 2, 2))
+    if n < 3:
+        return cost
+    for a in (0, 1):
+        for b in (0, 1):
+            pred_l = 2 * held[b, 1:-1] - held[a, :-2]
+            pred_r = 2 * held[1 - b, 1:-1] - held[1 - a, :-2]
+            for c in (0, 1):
+                cost[2:, a, b, c] = (
+                    _mean_dist(obs[c, 2:], pred_l) + _mean_dist(obs[1 - c, 2:], pred_r)
+                ) / scale
+    return cost
+
+
+def viterbi_labels(cost: np.ndarray, prior: float = LABEL_PRIOR_LEG) -> np.ndarray:
+    """Cheapest per-frame label sequence under second-order continuity costs.
+
+    Parameters
+    ----------
+    cost : numpy.ndarray
+        ``(time, 2, 2, 2)`` from :func:`transition_costs`.
+    prior : float
+        Cost per frame of declaring the labels exchanged, so that the model's
+        labels win wherever continuity cannot tell.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean per frame, True where left and right must be exchanged.
+    """
+    n = cost.shape[0]
+    if n < 3:
+        return np.zeros(n, dtype=bool)
+    pair_prior = prior * np.array([[0.0, 1.0], [1.0, 2.0]])
+    acc = pair_prior.copy()  # acc[b, c]: best cost with frames (t-1, t) = (b, c)
+    back = np.zeros((n, 2, 2), dtype=np.int8)
+    for t in range(2, n):
+        total = acc[:, :, None] + cost[t]  # [a, b, c]
+        back[t] = np.argmin(total, axis=0)
+        acc = total.min(axis=0) + prior * np.array([0.0, 1.0])[None, :]
+    states = np.zeros(n, dtype=np.int8)
+    b, c = np.unravel_index(int(np.argmin(acc)), acc.shape)
+    states[-2], states[-1] = b, c
+    for t in range(n - 1, 1, -1):
+        states[t - 2] = back[t, states[t - 1], states[t]]
+    return states.astype(bool)
+
+
+def _run_bounds(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Start and stop (exclusive) of the True runs of ``mask``."""
+    return _runs(mask)
+
+
+def resolve_collapses(
+    left: np.ndarray, right: np.ndarray, collapsed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decide which label of each collapsed stretch is the copy.
+
+    Over each run of collapsed frames, each label's observations are compared
+    with the straight line between its own positions just before and just
+    after the run; the label that strays further belongs to the other leg
+    and is dropped for the run.
+
+    Parameters
+    ----------
+    left, right : numpy.ndarray
+        ``(time, points, 2)`` leg points after swap repair.
+    collapsed : numpy.ndarray
+        Boolean per frame from :func:`collapsed_frames`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(drop_left, drop_right)`` boolean per frame.
+    """
+    n = left.shape[0]
+    drop_l = np.zeros(n, dtype=bool)
+    drop_r = np.zeros(n, dtype=bool)
+    for start, stop in _run_bounds(collapsed):
+        before, after = start - 1, stop
+        dev = []
+        for arr in (left, right):
+            ends = [i for i in (before, after) if 0 <= i < n]
+            if not ends:
+                dev.append(0.0)
+                continue
+            idx = np.arange(start, stop)
+            if len(ends) == 2:
+                w = ((idx - before) / (after - before))[:, None, None]
+                ref = (1 - w) * arr[before][None] + w * arr[after][None]
+            else:
+                ref = np.broadcast_to(arr[ends[0]], arr[start:stop].shape)
+            d = _mean_dist(arr[start:stop, 1:], ref[:, 1:])
+            dev.append(float(np.mean(d)))
+        if dev[0] >= dev[1]:
+            drop_l[start:stop] = True
+        else:
+            drop_r[start:stop] = True
+    return drop_l, drop_r
 
 
 @dataclass(frozen=True)
 class LegRepair:
-    """Per-frame decisions of the leg tracker.
+    """Per-frame decisions of the leg-label repair.
 
     Attributes
     ----------
@@ -171,84 +396,52 @@ class LegRepair:
     drop_right: np.ndarray
 
 
-def track_legs(
-    left: np.ndarray,
-    right: np.ndarray,
-    scale: float,
-    margin: float = 0.7,
-    collapse_frac: float = 0.08,
-    jump_frac: float = 0.2,
-) -> LegRepair:
-    """Follow both legs through the clip and decide swaps and collapses.
+def track_legs(left: np.ndarray, right: np.ndarray, scale: float) -> LegRepair:
+    """Decide label exchanges and collapses for a whole clip.
 
-    Each leg is followed with a constant-velocity prediction. A frame is
-    relabelled when assigning its observations crosswise fits the
-    predictions clearly better (cost below ``margin`` times the cost of
-    keeping them). When both labels sit on one leg (closer than
-    ``collapse_frac`` of the leg length) and one of them has jumped more
-    than ``jump_frac`` of the leg length from its prediction, that one is
-    dropped.
+    1. Frames where both labels sit on one leg (:func:`collapsed_frames`) are
+       set aside, so they do not pull the continuity decision.
+    2. A Viterbi path over the whole clip (:func:`viterbi_labels`) chooses,
+       per frame, labels as given or exchanged so that every leg joint (hip
+       to toe) moves as smoothly as possible (second-order continuity), with
+       a small per-frame cost for disagreeing with the model.
+    3. In each collapsed stretch, the label that does not continue its own
+       trajectory is dropped (:func:`resolve_collapses`).
 
     Parameters
     ----------
     left, right : numpy.ndarray
-        ``(time, points, 2)`` leg points as labelled by the pose model.
+        ``(time, points, 2)`` leg points (hip, knee, ankle, heel, toe) as
+        labelled by the pose model.
     scale : float
-        Leg length in pixels, to make the tolerances size-free.
-    margin : float
-        Fraction in (0, 1]; smaller needs stronger evidence to swap.
-    collapse_frac, jump_frac : float
-        Tolerances for a collapse, as fractions of the leg length.
+        Leg length in pixels, to make the costs size-free.
 
     Returns
     -------
     LegRepair
-        Flip and drop decisions per frame.
+        Exchange and drop decisions per frame.
     """
-    n = left.shape[0]
-    flip = np.zeros(n, dtype=bool)
-    drop_l = np.zeros(n, dtype=bool)
-    drop_r = np.zeros(n, dtype=bool)
-    track_l = left.copy()
-    track_r = right.copy()
-    for t in range(1, n):
-        obs_l, obs_r = left[t], right[t]
-        pred_l, pred_r = _predict(track_l, t), _predict(track_r, t)
-        keep = _mean_dist(obs_l, pred_l) + _mean_dist(obs_r, pred_r)
-        cross = _mean_dist(obs_l, pred_r) + _mean_dist(obs_r, pred_l)
-        if np.isfinite(keep) and np.isfinite(cross) and cross < margin * keep:
-            flip[t] = True
-            obs_l, obs_r = obs_r, obs_l
-        if _mean_dist(obs_l, obs_r) < collapse_frac * scale:
-            jump_l = _mean_dist(obs_l, pred_l)
-            jump_r = _mean_dist(obs_r, pred_r)
-            if max(jump_l, jump_r) > jump_frac * scale:
-                if jump_l > jump_r:
-                    drop_l[t] = True
-                    obs_l = np.full_like(obs_l, np.nan)
-                else:
-                    drop_r[t] = True
-                    obs_r = np.full_like(obs_r, np.nan)
-        # Carry the prediction through missing observations so tracking continues.
-        track_l[t] = np.where(np.isfinite(obs_l), obs_l, pred_l)
-        track_r[t] = np.where(np.isfinite(obs_r), obs_r, pred_r)
+    collapsed = collapsed_frames(left, right, scale)
+    vis_l, vis_r = left.copy(), right.copy()
+    vis_l[collapsed] = np.nan
+    vis_r[collapsed] = np.nan
+    flip = viterbi_labels(transition_costs(vis_l, vis_r, scale))
+    fixed_l = np.where(flip[:, None, None], right, left)
+    fixed_r = np.where(flip[:, None, None], left, right)
+    drop_l, drop_r = resolve_collapses(fixed_l, fixed_r, collapsed)
     return LegRepair(flip=flip, drop_left=drop_l, drop_right=drop_r)
 
 
-def repair_leg_swaps(ds: xr.Dataset, margin: float = 0.7) -> tuple[xr.Dataset, int]:
+def repair_leg_swaps(ds: xr.Dataset) -> tuple[xr.Dataset, int]:
     """Repair frames where the pose model exchanged or merged the two legs.
 
-    After frame-by-frame continuity tracking (:func:`track_legs`), the
-    global labelling (which continuous track is "left") is chosen to agree
-    with the model's labels in most frames, so one early mistake cannot flip
-    a whole clip. Observations that merely copy the other leg are masked.
+    The single leg-identity repair of formcheck (see :func:`track_legs`):
+    every later stage (view, events, metrics) sees its labels.
 
     Parameters
     ----------
     ds : xarray.Dataset
         A pose dataset (low-confidence points may already be NaN).
-    margin : float
-        See :func:`track_legs`.
 
     Returns
     -------
@@ -258,12 +451,27 @@ def repair_leg_swaps(ds: xr.Dataset, margin: float = 0.7) -> tuple[xr.Dataset, i
     left, right = _leg_array(ds, "left"), _leg_array(ds, "right")
     if left.shape[0] < 3:
         return ds.copy(), 0
-    rep = track_legs(left, right, _leg_scale(ds), margin)
+    rep = track_legs(left, right, leg_scale_px(ds))
+    return apply_leg_repair(ds, rep)
+
+
+def apply_leg_repair(ds: xr.Dataset, rep: LegRepair) -> tuple[xr.Dataset, int]:
+    """Exchange and mask leg points as decided by :func:`track_legs`.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+    rep : LegRepair
+        Per-frame decisions.
+
+    Returns
+    -------
+    tuple of (xarray.Dataset, int)
+        The repaired copy and the number of frames changed.
+    """
     flip, drop_l, drop_r = rep.flip, rep.drop_left, rep.drop_right
-    if flip.sum() > flip.size / 2:  # the tracks started on wrong labels: labels mostly right
-        flip = ~flip
-        drop_l, drop_r = drop_r, drop_l
-    n_fixed = int(flip.sum() + drop_l.sum() + drop_r.sum())
+    n_fixed = int(np.sum(flip | drop_l | drop_r))
     if n_fixed == 0:
         return ds.copy(), 0
     out = ds.copy(deep=True)
@@ -271,8 +479,8 @@ def repair_leg_swaps(ds: xr.Dataset, margin: float = 0.7) -> tuple[xr.Dataset, i
     names = [f"{side}_{stem}" for side in ("left", "right") for stem in SWAP_KEYPOINTS]
     dst = [kp.index(n) for n in names]
     src = [kp.index(mirror_name(n)) for n in names]
-    left_idx = dst[: len(SWAP_KEYPOINTS)]
-    right_idx = dst[len(SWAP_KEYPOINTS) :]
+    k = len(SWAP_KEYPOINTS)
+    left_idx, right_idx = dst[1:k], dst[k + 1 :]  # the hips are never dropped
     for var in ("position", "confidence", "world_position"):
         if var not in out:
             continue
@@ -284,6 +492,38 @@ def repair_leg_swaps(ds: xr.Dataset, margin: float = 0.7) -> tuple[xr.Dataset, i
             values[np.ix_(drop_r, right_idx)] = np.nan
         out[var] = da.copy(data=values).transpose(*ds[var].dims)
     return out, n_fixed
+
+
+def orient_frontal_legs(ds: xr.Dataset, view: str) -> xr.Dataset:
+    """Name the legs by image side in rear and front views.
+
+    The runner's left leg is on the image left from behind and on the image
+    right from the front, whatever the pose model said (models often label a
+    back view as if it were a front view).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A cleaned pose dataset.
+    view : str
+        ``"rear"``, ``"front"``; any other view returns ``ds`` unchanged.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` or a copy with all leg labels exchanged.
+    """
+    if view not in ("rear", "front"):
+        return ds
+    pos = ds["position"].isel(individuals=0)
+    dx = (pos.sel(keypoints="left_hip") - pos.sel(keypoints="right_hip")).sel(space="x").values
+    dx = dx[np.isfinite(dx)]
+    want = -1.0 if view == "rear" else 1.0
+    if not dx.size or np.sign(np.median(dx)) != -want:
+        return ds
+    n = ds.sizes["time"]
+    none = np.zeros(n, dtype=bool)
+    return apply_leg_repair(ds, LegRepair(np.ones(n, dtype=bool), none, none))[0]
 
 
 def fill_gaps(ds: xr.Dataset, max_gap_s: float) -> xr.Dataset:
@@ -372,6 +612,13 @@ __all__ = [
     "fill_gaps",
     "lowpass",
     "mask_low_confidence",
+    "apply_leg_repair",
+    "collapsed_frames",
+    "leg_scale_px",
+    "orient_frontal_legs",
+    "reject_outliers",
     "repair_leg_swaps",
     "track_legs",
+    "transition_costs",
+    "viterbi_labels",
 ]

@@ -91,7 +91,29 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
                 m.get("status", "") if m.get("status") == "ok" else f"{m.get('status')}: {m.get('reason', '')}",
             )
         console.print(table)
-    console.print(f"results written to {out_dir}")
+    _print_findings(console, report)
+    console.print(f"results written to {out_dir} (open {out_dir / 'report.html'})")
+
+
+def _print_findings(console: Console, report: dict[str, Any], top: int = 3) -> None:
+    items = report.get("findings", {}).get("items", [])
+    if not items:
+        console.print("[bold]findings:[/] nothing outside its target band.")
+    else:
+        console.print("[bold]top fixes:[/]")
+        for f in items[:top]:
+            console.print(
+                f"  {f['rank']}. {f['title']} [{f['level']}, confidence {f['confidence']}]"
+            )
+            for o in f["observations"]:
+                console.print(f"     {o['text']}")
+            action = next((a for a in f["actions"] if a["kind"] in ("cue", "drill")), None)
+            if action:
+                dose = f" ({action['dose']})" if action["dose"] else ""
+                console.print(f"     try: {action['text']}{dose}")
+        if len(items) > top:
+            console.print(f"  ... and {len(items) - top} more in the HTML report")
+    console.print(f"[dim]{report.get('disclaimer', '')}[/]")
 
 
 def _fmt(value: Any, unc: Any, unit: str) -> str:
@@ -123,7 +145,8 @@ def analyze(
 ) -> None:
     """Analyse one clip and write tracks.nc and report.json to --out."""
     from formcheck.io.outputs import write_analysis
-    from formcheck.pipeline import AnalysisOptions, analyze as run_analysis
+    from formcheck.pipeline import AnalysisOptions
+    from formcheck.pipeline import analyze as run_analysis
 
     if view not in ("auto", "side", "rear", "front"):
         raise FormcheckError(f"--view must be auto, side, rear or front, not {view!r}")
@@ -136,9 +159,49 @@ def analyze(
     )
     with _progress(quiet, f"pose {video.name}") as update:
         analysis = run_analysis(video, options, on_progress=update)
-    report = write_analysis(analysis, out)
+    report = write_analysis(analysis, out, video_path=video)
     if not quiet:
         _print_summary(report, out)
+
+
+@app.command()
+def report(
+    out_dir: Annotated[Path, typer.Argument(help="A folder written by 'formcheck analyze'.")],
+    video: Annotated[
+        Path | None,
+        typer.Option(help="The source clip, if it moved (else the one recorded in outputs.json)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+) -> None:
+    """Re-render every output of DIR from DIR/tracks.nc and DIR/report.json (no pose)."""
+    from formcheck.io.outputs import REPORT_FILE, source_video, write_analysis
+    from formcheck.io.tracks import TRACKS_FILE, load_json, load_tracks
+    from formcheck.pipeline import AnalysisOptions, analyze_tracks
+
+    old = load_json(out_dir / REPORT_FILE)
+    if not isinstance(old, dict) or "video" not in old:
+        raise FormcheckError(f"{out_dir / REPORT_FILE} is not a formcheck report.")
+    raw = load_tracks(out_dir / TRACKS_FILE)
+    opts = old.get("options", {})
+    view = opts.get("view", "auto")
+    options = AnalysisOptions(
+        view=view if view in ("auto", "side", "rear", "front") else "auto",
+        capture_fps=opts.get("capture_fps"),
+        height_m=opts.get("height_m"),
+        treadmill_speed_kmh=opts.get("treadmill_speed_kmh"),
+    )
+    if video is not None and not video.is_file():
+        raise FormcheckError(f"no such video: {video}")
+    src = video or source_video(out_dir)
+    analysis = analyze_tracks(raw, old["video"], options)
+    new = write_analysis(analysis, out_dir, video_path=src, write_tracks=False)
+    if not quiet:
+        if src is None:
+            _stderr().print(
+                "note: source clip not found; frames are drawn on a blank background "
+                "(pass --video PATH)."
+            )
+        _print_summary(new, out_dir)
 
 
 @app.command()

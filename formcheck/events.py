@@ -2,11 +2,9 @@
 
 Method (default, ``"foot_height"``), for every view:
 
-1. **Leg identity.** Left/right labels of the far leg can swap for a few
-   frames. :func:`repair_leg_labels` finds the per-frame swap sequence that
-   keeps every leg joint's trajectory continuous (a two-state Viterbi path
-   with a small cost for disagreeing with the labels), and in rear/front
-   views orients the legs by image side.
+1. **Leg identity.** Label swaps and collapses are repaired once, in the
+   cleaning stage (:func:`formcheck.cleaning.repair_leg_swaps`);
+   :func:`prepare_legs` only orients rear/front legs by image side.
 2. **Step period** :func:`estimate_step_period`: autocorrelation of the
    difference of the two feet's heights (one stride per period), resampled
    on a uniform time grid because phone video has a variable frame rate.
@@ -14,16 +12,17 @@ Method (default, ``"foot_height"``), for every view:
    toe ``y``, image ``y`` points down) is compared with its local ground
    level (running maximum over one stride, so far-foot perspective, tilted
    cameras and slow drift do not matter). Frames within a tolerance of the
-   ground (``max(4 % leg length, 3 x noise)``) form stance runs.
-4. **Sub-frame timing.** Initial contact is where the descending foot meets
-   its stance level: a hinge ``y = level - v * max(0, t0 - t)`` is fitted by
-   least squares around the first stance frame, ``t0`` searched on a 1/50
-   frame grid. Toe-off is the mirror image at the end of the run.
-5. **Alternation.** Contacts of both feet are merged, contacts closer than
-   half a step are dropped, and feet are assigned by strict alternation
-   within each unbroken sequence (phase chosen by the majority of the
-   repaired labels), so a leg that is mislabelled for a while still gets its
-   contacts attributed correctly.
+   ground (``max(8 % leg length, 3 x noise)``) form stance runs.
+4. **Sub-frame contact** :func:`descent_stop_time`: the instant the foot
+   stops descending (its downward speed falls back towards the stance
+   trend, which is not zero from behind where the belt carries the foot
+   down the image), refined by intersecting the descent and stance lines.
+   Toe-off is the break of a two-segment fit at the end of the run.
+5. **Regular sequence** :func:`select_periodic`: the contacts of both feet
+   are merged, the most regular sequence for the step period is kept
+   (dynamic programming), feet are assigned by strict alternation (phase by
+   the majority of the repaired labels) and contacts the trajectories missed
+   are placed by the rhythm and flagged ``estimated``.
 
 ``"zeni"`` (side views only) implements Zeni et al. (2008): initial contact
 at the maxima of the heel-minus-pelvis horizontal distance, toe-off at the
@@ -33,7 +32,6 @@ minima of toe-minus-pelvis. It is kept for comparison; see
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,15 +39,15 @@ import numpy as np
 import xarray as xr
 from scipy.ndimage import maximum_filter1d
 
+from formcheck.cleaning import orient_frontal_legs
 from formcheck.dataset import INDIVIDUAL, validate_dataset
-from formcheck.landmarks import LEG_JOINTS, SIDES, Side, mirror_name
+from formcheck.landmarks import SIDES, Side
 from formcheck.view import ViewInfo, estimate_facing
 
 EventKind = Literal["initial_contact", "toe_off"]
 EventMethod = Literal["foot_height", "zeni"]
+ContactRule = Literal["descent_stop", "hinge"]
 
-LABEL_PRIOR = 0.05
-"""Cost, in leg lengths per frame, of declaring a frame's labels swapped."""
 STANCE_TOL_LEG = 0.08
 """Minimum stance-detection tolerance above the ground level, fraction of leg length."""
 NOISE_TOL_FACTOR = 3.0
@@ -58,8 +56,14 @@ IC_NEAR_LEG = 0.06
 """A foot point closer than this fraction of leg length to its stance level may be in contact."""
 TOUCH_EPS_LEG = 0.01
 """Height above the stance level, in leg lengths, where the touchdown tangent starts."""
-COLLAPSE_LEG = 0.12
-"""Feet closer than this fraction of leg length are taken as one foot labelled twice."""
+DESCENT_STOP_FRAC = 0.3
+"""Contact when the descent speed has fallen to this fraction of its peak (above the trend)."""
+LINE_FIT_S = 0.1
+"""Span (s, at least 3 samples) of the descent and stance lines that time a contact."""
+PERIOD_TOL = 0.15
+"""Step-to-step timing deviation, as a fraction of the step period, that costs half a contact."""
+SKIP_COST = 0.6
+"""Cost of a missed contact between two kept ones (a kept contact is worth 1)."""
 HINGE_GRID = 50
 """Sub-divisions per frame of the initial-contact / toe-off time search."""
 
@@ -78,12 +82,17 @@ class GaitEvent:
         Decode index of the frame nearest to ``time_s``.
     time_s : float
         Sub-frame event time in seconds (the dataset's time axis).
+    estimated : bool
+        True for a contact the foot trajectory did not show, placed between
+        its neighbours by the step rhythm (counts for cadence, not for
+        metrics measured at contact).
     """
 
     foot: Side
     kind: EventKind
     frame: int
     time_s: float
+    estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,7 @@ class _Stance:
     t_ic: float | None
     t_to: float | None
     t_mid: float
+    estimated: bool = False
 
 
 def _xy(ds: xr.Dataset, name: str) -> np.ndarray:
@@ -132,153 +142,28 @@ def leg_length_px(ds: xr.Dataset) -> float:
 # ---------------------------------------------------------------- leg identity
 
 
-def _leg_stack(ds: xr.Dataset, side: Side) -> np.ndarray:
-    """Leg joints of one label as ``(n_frames, n_joints, 2)``."""
-    return np.stack([_xy(ds, f"{side}_{j}") for j in LEG_JOINTS], axis=1)
+def prepare_legs(ds: xr.Dataset, view: ViewInfo | None = None) -> xr.Dataset:
+    """Orient the legs of a cleaned dataset for a view.
 
-
-def _forward_fill(a: np.ndarray) -> np.ndarray:
-    """Carry the last finite row forward along axis 0 (per element)."""
-    out = a.copy()
-    n = out.shape[0]
-    flat = out.reshape(n, -1)
-    idx = np.where(np.isfinite(flat), np.arange(n)[:, None], 0)
-    np.maximum.accumulate(idx, axis=0, out=idx)
-    return flat[idx, np.arange(flat.shape[1])[None, :]].reshape(out.shape)
-
-
-def _pair_costs(left: np.ndarray, right: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Continuity costs of keeping vs crossing labels between consecutive frames."""
-    prev_l, prev_r = _forward_fill(left)[:-1], _forward_fill(right)[:-1]
-    cur_l, cur_r = left[1:], right[1:]
-
-    def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        d = np.linalg.norm(a - b, axis=-1)
-        with np.errstate(invalid="ignore"):
-            m = np.nanmean(np.where(np.isfinite(d), d, np.nan), axis=-1)
-        return np.nan_to_num(m, nan=0.0) / scale
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        same = dist(cur_l, prev_l) + dist(cur_r, prev_r)
-        cross = dist(cur_l, prev_r) + dist(cur_r, prev_l)
-    return same, cross
-
-
-def _viterbi_swaps(same: np.ndarray, cross: np.ndarray, prior: float) -> np.ndarray:
-    """Cheapest per-frame swap sequence given the transition costs."""
-    n = same.size + 1
-    cost = np.array([0.0, prior])
-    back = np.zeros((n, 2), dtype=np.int8)
-    for t in range(1, n):
-        stay, switch = same[t - 1], cross[t - 1]
-        to0 = np.array([cost[0] + stay, cost[1] + switch])
-        to1 = np.array([cost[0] + switch, cost[1] + stay])
-        back[t] = (int(np.argmin(to0)), int(np.argmin(to1)))
-        cost = np.array([to0.min(), to1.min() + prior])
-    states = np.zeros(n, dtype=bool)
-    states[-1] = bool(np.argmin(cost))
-    for t in range(n - 1, 0, -1):
-        states[t - 1] = bool(back[t, int(states[t])])
-    return states
-
-
-def find_label_swaps(ds: xr.Dataset) -> np.ndarray:
-    """Frames whose left/right leg labels are swapped, by trajectory continuity.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        A pose dataset.
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean per frame, True where the leg labels should be exchanged.
-    """
-    scale = leg_length_px(ds)
-    if not np.isfinite(scale) or scale <= 0:
-        return np.zeros(ds.sizes["time"], dtype=bool)
-    same, cross = _pair_costs(_leg_stack(ds, "left"), _leg_stack(ds, "right"), scale)
-    return _viterbi_swaps(same, cross, LABEL_PRIOR)
-
-
-def _swap_legs(ds: xr.Dataset, mask: np.ndarray) -> xr.Dataset:
-    """Exchange left/right leg keypoints in the frames where ``mask`` is True."""
-    if not np.any(mask):
-        return ds
-    names = [f"{side}_{j}" for side in SIDES for j in LEG_JOINTS]
-    out = ds.copy(deep=True)
-    sel = xr.DataArray(mask, dims="time", coords={"time": ds["time"]})
-    for var in ("position", "confidence"):
-        if var not in ds:
-            continue
-        orig = ds[var].sel(keypoints=names)
-        mirrored = ds[var].sel(keypoints=[mirror_name(n) for n in names])
-        mirrored = mirrored.assign_coords(keypoints=names)
-        out[var].loc[{"keypoints": names}] = xr.where(sel, mirrored, orig).transpose(*orig.dims)
-    return out
-
-
-def _drop_collapsed_feet(ds: xr.Dataset, scale: float) -> xr.Dataset:
-    """Blank the foot that jumped when both labels sit on the same physical foot.
-
-    Pose models sometimes put the far foot's labels onto the near foot. In
-    frames where the two feet (ankle, heel, toe) nearly coincide, the label
-    whose position jumped more since its last valid frame is set to NaN.
-    """
-    foot = ("ankle", "heel", "foot_index")
-    left = np.stack([_xy(ds, f"left_{j}") for j in foot], axis=1)
-    right = np.stack([_xy(ds, f"right_{j}") for j in foot], axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        gap = np.nanmean(np.linalg.norm(left - right, axis=-1), axis=1)
-        close = np.flatnonzero(gap < COLLAPSE_LEG * scale)
-        if close.size == 0:
-            return ds
-        prev_l = _forward_fill(left)[np.maximum(close - 1, 0)]
-        prev_r = _forward_fill(right)[np.maximum(close - 1, 0)]
-        jump_l = np.nanmean(np.linalg.norm(left[close] - prev_l, axis=-1), axis=1)
-        jump_r = np.nanmean(np.linalg.norm(right[close] - prev_r, axis=-1), axis=1)
-    out = ds.copy(deep=True)
-    for side, frames in (("left", close[jump_l > jump_r]), ("right", close[jump_l <= jump_r])):
-        names = [f"{side}_{j}" for j in foot]
-        out["position"][{"time": frames}] = out["position"][{"time": frames}].where(
-            ~out["keypoints"].isin(names)
-        )
-    return out
-
-
-def repair_leg_labels(ds: xr.Dataset, view: ViewInfo | None = None) -> xr.Dataset:
-    """Return ``ds`` with left/right leg labels made consistent over time.
+    Leg-label swaps and collapses are repaired once, in the cleaning stage
+    (:func:`formcheck.cleaning.repair_leg_swaps`); here only rear and front
+    views get their legs named by image side
+    (:func:`formcheck.cleaning.orient_frontal_legs`).
 
     Parameters
     ----------
     ds : xarray.Dataset
         A cleaned pose dataset.
     view : ViewInfo, optional
-        In rear views the runner's left leg is on the image left, in front
-        views on the image right; legs are oriented accordingly, whatever the
-        pose model labelled (models often treat a back view as a front view).
+        The camera view.
 
     Returns
     -------
     xarray.Dataset
-        A copy with leg keypoints (hip to toe) exchanged in the frames where
-        continuity shows a swap.
+        ``ds`` or a copy with the leg labels exchanged.
     """
     validate_dataset(ds)
-    out = _swap_legs(ds, find_label_swaps(ds))
-    scale = leg_length_px(out)
-    if np.isfinite(scale) and scale > 0:
-        out = _drop_collapsed_feet(out, scale)
-    if view is not None and view.view in ("rear", "front"):
-        dx = _xy(out, "left_hip")[:, 0] - _xy(out, "right_hip")[:, 0]
-        dx = dx[np.isfinite(dx)]
-        want = -1.0 if view.view == "rear" else 1.0
-        if dx.size and np.sign(np.median(dx)) == -want:
-            out = _swap_legs(out, np.ones(out.sizes["time"], dtype=bool))
-    return out
+    return orient_frontal_legs(ds, view.view) if view is not None else ds
 
 
 # ---------------------------------------------------------------- signals
@@ -290,7 +175,7 @@ def foot_low_y(ds: xr.Dataset, side: Side) -> np.ndarray:
     Parameters
     ----------
     ds : xarray.Dataset
-        A pose dataset (ideally after :func:`repair_leg_labels`).
+        A pose dataset (cleaned, legs oriented by :func:`prepare_legs`).
     side : {"left", "right"}
         The foot.
 
@@ -363,7 +248,7 @@ def estimate_step_period(ds: xr.Dataset, *, min_spm: float = 30.0, max_spm: floa
     Parameters
     ----------
     ds : xarray.Dataset
-        A pose dataset (ideally after :func:`repair_leg_labels`).
+        A pose dataset (cleaned, legs oriented by :func:`prepare_legs`).
     min_spm, max_spm : float
         Cadence search range in steps per minute; wide on purpose so that a
         slow-motion clip with wrong timestamps is found (and flagged later)
@@ -567,6 +452,98 @@ def _stays_lowest(
     return (not np.isfinite(o_k) or y_k >= o_k - near / 6) and down
 
 
+def descent_stop_time(
+    t: np.ndarray, y: np.ndarray, lo: int, hi: int, stance_end: int | None = None
+) -> float | None:
+    """Initial contact as the instant the foot stops descending.
+
+    From the swing apex (index ``lo``) to the end of the stance run (``hi``),
+    the downward speed ``v = dy/dt`` of the lowest foot point rises to a peak
+    during the descent and collapses when the foot meets the belt. Contact is
+    the first time after the peak where ``v`` falls to
+    ``v_st + DESCENT_STOP_FRAC * (v_peak - v_st)``, ``v_st`` being the median
+    speed over the second half of the stance run (about 0 from the side;
+    positive from behind,
+    where the belt carries the stance foot towards the camera and down in the
+    image). Linear interpolation of ``v`` gives sub-frame timing.
+
+    Unlike a height threshold or a two-line fit, it does not need the stance
+    level, so it is insensitive to keypoint offsets (MediaPipe's heel sits
+    above the true heel) and to the pose model's brief loss of the foot right
+    after touchdown (the foot then seems to rise: the descent has stopped
+    all the same).
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Frame times.
+    y : numpy.ndarray
+        Image ``y`` of the lowest foot point (down is +).
+    lo, hi : int
+        Swing apex and end of the search window (inside the stance run).
+    stance_end : int, optional
+        Last frame of the stance run (default ``hi``), for the stance trend.
+
+    Returns
+    -------
+    float or None
+        Contact time, None when the descent is not seen.
+    """
+    idx = np.arange(lo, hi + 1)
+    ok = np.isfinite(y[idx])
+    if ok.sum() < 4:
+        return None
+    ts, ys = t[idx][ok], y[idx][ok]
+    v = np.gradient(ys, ts)
+    k_peak = int(np.argmax(v))
+    v_st = _stance_trend(t, y, int(t.searchsorted(ts[k_peak])), stance_end or hi)
+    v_peak = float(v[k_peak])
+    if v_peak <= max(v_st, 0.0):
+        return None
+    thr = v_st + DESCENT_STOP_FRAC * (v_peak - v_st)
+    below = np.flatnonzero(v[k_peak:] <= thr)
+    if below.size == 0:
+        return None
+    j = k_peak + int(below[0])
+    if j == 0:
+        return float(ts[0])
+    frac = (v[j - 1] - thr) / (v[j - 1] - v[j]) if v[j - 1] != v[j] else 0.0
+    t_thr = float(ts[j - 1] + frac * (ts[j] - ts[j - 1]))
+    return _line_meet(ts, ys, j, t_thr)
+
+
+def _stance_trend(t: np.ndarray, y: np.ndarray, start: int, end: int) -> float:
+    """Median vertical speed over the second half of ``[start, end]`` (0 if too short)."""
+    idx = np.arange((start + end) // 2, end + 1)
+    ok = np.isfinite(y[idx])
+    if ok.sum() < 3:
+        return 0.0
+    return float(np.median(np.gradient(y[idx][ok], t[idx][ok])))
+
+
+def _line_meet(ts: np.ndarray, ys: np.ndarray, j: int, t_thr: float) -> float:
+    """Where the descent line (samples before ``j``) meets the stance line (from ``j``).
+
+    Refines the speed-threshold time of :func:`descent_stop_time`: central
+    differences smear an abrupt stop over two frames; the intersection of
+    the line fitted to the descending samples of the last :data:`LINE_FIT_S`
+    with the line fitted to the stance samples of the next ones does not, and averages noise.
+    Kept within one frame of ``t_thr``.
+    """
+    if j < 2 or j + 2 >= ts.size:
+        return t_thr
+    dt = float(ts[j] - ts[j - 1])
+    n_fit = max(3, int(round(LINE_FIT_S / dt)))
+    pre = slice(max(0, j - n_fit), j)
+    post = slice(j, min(ts.size, j + n_fit + 1))
+    da, ca = np.polyfit(ts[pre], ys[pre], 1)
+    db, cb = np.polyfit(ts[post], ys[post], 1)
+    if da - db <= 0:
+        return t_thr
+    t_meet = (cb - ca) / (da - db)
+    return float(np.clip(t_meet, t_thr - dt, t_thr + dt))
+
+
 def _swing_apex(low: np.ndarray, lo: int, hi: int) -> int:
     """Index of the highest foot position (smallest image ``y``) in ``[lo, hi]``."""
     seg = low[lo : hi + 1]
@@ -579,7 +556,12 @@ def _window(n: int, a: int, before: int, after: int) -> np.ndarray:
 
 
 def _foot_stances(
-    t: np.ndarray, ys: dict[str, np.ndarray], track: Side, period: float, leg: float
+    t: np.ndarray,
+    ys: dict[str, np.ndarray],
+    track: Side,
+    period: float,
+    leg: float,
+    method: ContactRule = "descent_stop",
 ) -> list[_Stance]:
     """Stance periods of one foot track with sub-frame contact and toe-off times.
 
@@ -612,7 +594,11 @@ def _foot_stances(
             lo = _swing_apex(low, max(0, a - 2 * back), a)
             near = IC_NEAR_LEG * leg + tol - tol0
             eps = max(TOUCH_EPS_LEG * leg, 2.5 * sigma)
-            t_ic = _contact_time(t, feet, (lo, a, b), n_air, near, 0.1 * period, eps)
+            t_ic = (
+                _contact_time(t, feet, (lo, a, b), n_air, near, 0.1 * period, eps)
+                if method == "hinge"
+                else descent_stop_time(t, low, lo, min(b, a + 2 * n_ground), b)
+            )
         if b < n - 1 and np.isfinite(low[b + 1]):
             idx = _window(n, b, n_ground, n_air)
             t_to = _kink_time(t[idx], low[idx], max(t[b] - search, t[a]), t[b] + search)
@@ -623,27 +609,86 @@ def _foot_stances(
 # ---------------------------------------------------------------- alternation
 
 
+def select_periodic(times: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
+    """Choose the candidate contacts that form the most regular step sequence.
+
+    Dynamic programming over the time-sorted candidates: each kept contact
+    scores 1; consecutive kept contacts ``delta`` apart cost
+    ``0.5 * ((delta - k T) / (PERIOD_TOL T))^2 + SKIP_COST * (k - 1)`` with
+    ``k = round(delta / T)`` steps between them (a missed contact is allowed
+    but costs), and pairs closer than ``0.6 T`` cannot both be kept. Spurious
+    candidates (far-leg noise, a glitch splitting a stance) lose to the
+    regular sequence whatever the clip, as every tolerance is relative to
+    the step period from the autocorrelation.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        Candidate contact times, sorted.
+    period : float
+        Step period in seconds.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Indices of the kept candidates and their step numbers (0, 1, ... with
+        jumps over missed contacts).
+    """
+    n = times.size
+    if n == 0:
+        return np.array([], dtype=int), np.array([], dtype=int)
+    best = np.ones(n)
+    prev = np.full(n, -1)
+    for j in range(1, n):
+        delta = times[j] - times[:j]
+        k = np.maximum(1, np.round(delta / period))
+        dev = (delta - k * period) / (PERIOD_TOL * period)
+        cost = 0.5 * dev**2 + SKIP_COST * (k - 1)
+        score = np.where(delta >= 0.6 * period, best[:j] + 1.0 - cost, -np.inf)
+        i = int(np.argmax(score))
+        if score[i] > best[j]:
+            best[j], prev[j] = score[i], i
+    chain = [int(np.argmax(best))]
+    while prev[chain[-1]] >= 0:
+        chain.append(int(prev[chain[-1]]))
+    idx = np.array(chain[::-1], dtype=int)
+    steps = np.concatenate(
+        [[0], np.cumsum(np.maximum(1, np.round(np.diff(times[idx]) / period)))]
+    ).astype(int)
+    return idx, steps
+
+
 def _alternate(stances: list[_Stance], period: float) -> list[_Stance]:
-    """Drop duplicate contacts and assign feet by strict alternation."""
-    stances = sorted(stances, key=lambda s: s.t_mid)
-    kept: list[_Stance] = []
-    for s in stances:
-        if kept and s.t_mid - kept[-1].t_mid < 0.5 * period:
-            continue
-        kept.append(s)
-    if not kept:
+    """Keep the regular step sequence and assign feet by strict alternation."""
+    if not stances:
         return []
-    mids = np.array([s.t_mid for s in kept])
-    breaks = np.flatnonzero(np.diff(mids) > 1.5 * period) + 1
+    offsets = [s.t_mid - s.t_ic for s in stances if s.t_ic is not None]
+    lead = float(np.median(offsets)) if offsets else 0.0
+    key = np.array([s.t_ic if s.t_ic is not None else s.t_mid - lead for s in stances])
+    order = np.argsort(key)
+    kept_idx, steps = select_periodic(key[order], period)
+    kept = [stances[int(order[i])] for i in kept_idx]
+    labels = np.array([s.track == "left" for s in kept])
+    even = steps % 2 == 0
+    left_on_even = np.sum(labels == even) >= np.sum(labels != even)
     out: list[_Stance] = []
-    for seg in np.split(np.arange(len(kept)), breaks):
-        labels = np.array([kept[i].track == "left" for i in seg])
-        parity = np.arange(seg.size) % 2 == 0
-        left_on_even = np.sum(labels == parity) >= np.sum(labels != parity)
-        for k, i in enumerate(seg):
-            foot: Side = "left" if (k % 2 == 0) == left_on_even else "right"
-            s = kept[i]
-            out.append(_Stance(track=foot, t_ic=s.t_ic, t_to=s.t_to, t_mid=s.t_mid))
+    for k, (s, e) in enumerate(zip(kept, even, strict=True)):
+        foot: Side = "left" if e == left_on_even else "right"
+        gap = k > 0 and steps[k] - steps[k - 1] > 1
+        if gap and s.t_ic is not None and out[-1].t_ic is not None:
+            out.extend(_fill_missed(out[-1], s, int(steps[k] - steps[k - 1]), lead))
+        out.append(_Stance(track=foot, t_ic=s.t_ic, t_to=s.t_to, t_mid=s.t_mid))
+    return out
+
+
+def _fill_missed(before: _Stance, after: _Stance, n_steps: int, lead: float) -> list[_Stance]:
+    """Contacts the trajectories missed between two kept ones, evenly spaced and flagged."""
+    assert before.t_ic is not None and after.t_ic is not None
+    out: list[_Stance] = []
+    for m in range(1, n_steps):
+        t_ic = before.t_ic + (after.t_ic - before.t_ic) * m / n_steps
+        foot: Side = before.track if m % 2 == 0 else ("right" if before.track == "left" else "left")
+        out.append(_Stance(track=foot, t_ic=t_ic, t_to=None, t_mid=t_ic + lead, estimated=True))
     return out
 
 
@@ -660,7 +705,11 @@ def _to_events(ds: xr.Dataset, stances: list[_Stance]) -> list[GaitEvent]:
     ic_times = np.array([s.t_ic if s.t_ic is not None else s.t_mid for s in stances])
     for k, s in enumerate(stances):
         if s.t_ic is not None:
-            events.append(GaitEvent(s.track, "initial_contact", _nearest_frame(ds, s.t_ic), s.t_ic))
+            events.append(
+                GaitEvent(
+                    s.track, "initial_contact", _nearest_frame(ds, s.t_ic), s.t_ic, s.estimated
+                )
+            )
         next_ic = ic_times[k + 1] if k + 1 < len(stances) else np.inf
         if s.t_to is not None and (s.t_ic is None or s.t_to > s.t_ic) and s.t_to < next_ic:
             events.append(GaitEvent(s.track, "toe_off", _nearest_frame(ds, s.t_to), s.t_to))
@@ -736,7 +785,7 @@ def detect_events(
     validate_dataset(ds)
     if ds.sizes["time"] < 8:
         return []
-    fixed = repair_leg_labels(ds, view)
+    fixed = prepare_legs(ds, view)
     period = estimate_step_period(fixed)
     leg = leg_length_px(fixed)
     if not (np.isfinite(period) and np.isfinite(leg) and leg > 0):

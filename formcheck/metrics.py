@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
-from scipy import stats
+from scipy import interpolate, stats
 
 from formcheck.dataset import INDIVIDUAL, validate_dataset
-from formcheck.events import GaitEvent, leg_length_px, repair_leg_labels
+from formcheck.events import GaitEvent, leg_length_px, prepare_legs
 from formcheck.landmarks import Side, other_side
 from formcheck.view import ViewInfo, estimate_facing
 
@@ -162,12 +162,59 @@ class _Context:
 # ---------------------------------------------------------------- geometry
 
 
+def interp_track(t: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Cubic-spline interpolation of a sampled track at sub-frame times.
+
+    Joint positions change fast around initial contact (a shank rotates by
+    several degrees per frame at 30 fps), and linear interpolation between
+    two frames cuts the corner of every curved trajectory. Each gap-free run
+    of samples gets its own not-a-knot cubic spline (runs of 2-3 samples:
+    linear); times in a gap are NaN.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Sample times ``(n,)``, increasing.
+    y : numpy.ndarray
+        Samples ``(n, k)``; NaN where missing.
+    at : numpy.ndarray
+        Times to evaluate ``(m,)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m, k)`` values.
+    """
+    out = np.full((at.size, y.shape[1]), np.nan)
+    for j in range(y.shape[1]):
+        for start, stop in _finite_runs(np.isfinite(y[:, j])):
+            ts, ys = t[start:stop], y[start:stop, j]
+            inside = (at >= ts[0]) & (at <= ts[-1])
+            if ts.size < 2 or not np.any(inside):
+                continue
+            if ts.size >= 4:
+                out[inside, j] = interpolate.CubicSpline(ts, ys)(at[inside])
+            else:
+                out[inside, j] = np.interp(at[inside], ts, ys)
+    return out
+
+
+def _finite_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Start and stop (exclusive) of the True runs of ``mask``."""
+    padded = np.concatenate(([False], mask, [False]))
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
 def _xy_at(ds: xr.Dataset, name: str, time_s: float | np.ndarray) -> np.ndarray:
-    """Keypoint position linearly interpolated at ``time_s``."""
-    da = ds["position"].sel(keypoints=name, individuals=INDIVIDUAL)
+    """Keypoint position at ``time_s``, local cubic spline (:func:`interp_track`)."""
     t = np.atleast_1d(np.asarray(time_s, dtype=float))
-    out = da.interp(time=t).transpose("time", "space").values
-    return np.asarray(out, dtype=float)
+    return interp_track(_times(ds), _track(ds, name), t)
+
+
+def _times(ds: xr.Dataset) -> np.ndarray:
+    """Frame times in seconds."""
+    return np.asarray(ds["time"].values, dtype=float)
 
 
 def _track(ds: xr.Dataset, name: str) -> np.ndarray:
@@ -347,6 +394,11 @@ def _row(ev: GaitEvent, value: float, **extra: Any) -> dict:
     return {"foot": ev.foot, "frame": ev.frame, "time_s": ev.time_s, "value": float(value), **extra}
 
 
+def _measured(ctx: _Context) -> tuple[GaitEvent, ...]:
+    """Contacts seen in the foot trajectories (not placed by the step rhythm)."""
+    return tuple(ic for ic in ctx.ics if not ic.estimated)
+
+
 def _next_toe_off(ctx: _Context, ic: GaitEvent) -> GaitEvent | None:
     """The same foot's toe-off after ``ic`` and before the next contact."""
     later = [e for e in ctx.ics if e.time_s > ic.time_s]
@@ -388,11 +440,68 @@ def _stance_mid(ctx: _Context, ic: GaitEvent) -> float | None:
 # ---------------------------------------------------------------- side metrics
 
 
+def stance_line_at(t: np.ndarray, xy: np.ndarray, t_ic: float, t_end: float) -> np.ndarray:
+    """A foot point's position at contact, from its early-stance trajectory.
+
+    Once the foot is down it moves with the belt at constant speed (or stays
+    put overground), so during early stance a foot point moves on a straight
+    line in time, while just before contact it moves fast and decelerates
+    abruptly. Interpolating across contact (linear or spline) mixes the two
+    and places the heel too far back at 30 fps (the heel travels ~7 % of leg
+    length per frame). The line fitted to the samples in ``[t_ic, t_end]``
+    and evaluated at ``t_ic`` has no such bias and averages pose noise.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Frame times ``(n,)``.
+    xy : numpy.ndarray
+        The point's track ``(n, 2)``.
+    t_ic : float
+        Contact time.
+    t_end : float
+        End of the early-stance window (at least two samples are needed).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(2,)`` position; spline interpolation when too few samples.
+    """
+    sel = (t >= t_ic) & (t <= t_end) & np.all(np.isfinite(xy), axis=1)
+    if sel.sum() < 2:
+        return interp_track(t, xy, np.array([t_ic]))[0]
+    ts = t[sel] - t_ic
+    design = np.stack([np.ones_like(ts), ts], axis=1)
+    coef, *_ = np.linalg.lstsq(design, xy[sel], rcond=None)
+    return np.asarray(coef[0], dtype=float)
+
+
+def _early_stance_end(ctx: _Context, ic: GaitEvent) -> float:
+    """End of the early-stance window after a contact: 40 % of stance, >= 2 frames."""
+    to = _next_toe_off(ctx, ic)
+    step = _median_step(ctx)
+    contact = (to.time_s - ic.time_s) if to is not None else 0.35 * 2 * step
+    return ic.time_s + max(0.4 * contact, 2.2 / ctx.fps)
+
+
+def _median_step(ctx: _Context) -> float:
+    """Median contact-to-contact time (s)."""
+    times = np.array([e.time_s for e in ctx.ics])
+    return float(np.median(np.diff(times))) if times.size > 1 else 0.35
+
+
+def _foot_at_ic(ctx: _Context, ic: GaitEvent, point: str) -> np.ndarray:
+    """Position of one foot point of the contacting foot at its contact."""
+    return stance_line_at(
+        _times(ctx.ds), _track(ctx.ds, f"{ic.foot}_{point}"), ic.time_s, _early_stance_end(ctx, ic)
+    )
+
+
 def _overstride(ctx: _Context) -> Metric:
     """Heel ahead of mid-hip at initial contact, % leg length."""
     rows = []
-    for ic in ctx.ics:
-        heel = _xy_at(ctx.ds, f"{ic.foot}_heel", ic.time_s)[0]
+    for ic in _measured(ctx):
+        heel = _foot_at_ic(ctx, ic, "heel")
         hip = _mid(ctx.ds, "hip", ic.time_s)[0]
         rows.append(_row(ic, ctx.direction * (heel[0] - hip[0]) / ctx.leg_px * 100.0))
     return _summarise("overstride_pct_leg", rows)
@@ -401,29 +510,34 @@ def _overstride(ctx: _Context) -> Metric:
 def _shank_angle(ctx: _Context) -> Metric:
     """Knee-to-ankle angle from vertical at initial contact, + ankle ahead."""
     rows = []
-    for ic in ctx.ics:
+    for ic in _measured(ctx):
         knee = _xy_at(ctx.ds, f"{ic.foot}_knee", ic.time_s)[0]
-        ankle = _xy_at(ctx.ds, f"{ic.foot}_ankle", ic.time_s)[0]
+        ankle = _foot_at_ic(ctx, ic, "ankle")
         rows.append(_row(ic, float(_angle_from_vertical(knee, ankle, ctx.direction))))
     return _summarise("shank_angle_ic_deg", rows)
 
 
-def _knee_at(ctx: _Context, foot: Side, time_s: float) -> float:
-    """Knee flexion of one leg at a time."""
-    hip, knee, ankle = (_xy_at(ctx.ds, f"{foot}_{j}", time_s)[0] for j in ("hip", "knee", "ankle"))
+def _knee_at(ctx: _Context, foot: Side, time_s: float, ankle: np.ndarray | None = None) -> float:
+    """Knee flexion of one leg at a time (optionally with a given ankle position)."""
+    hip, knee = (_xy_at(ctx.ds, f"{foot}_{j}", time_s)[0] for j in ("hip", "knee"))
+    if ankle is None:
+        ankle = _xy_at(ctx.ds, f"{foot}_ankle", time_s)[0]
     return float(knee_flexion_deg(hip, knee, ankle))
 
 
 def _knee_ic(ctx: _Context) -> Metric:
     """Knee flexion at initial contact."""
-    rows = [_row(ic, _knee_at(ctx, ic.foot, ic.time_s)) for ic in ctx.ics]
+    rows = [
+        _row(ic, _knee_at(ctx, ic.foot, ic.time_s, _foot_at_ic(ctx, ic, "ankle")))
+        for ic in _measured(ctx)
+    ]
     return _summarise("knee_flexion_ic_deg", rows)
 
 
 def _knee_midstance(ctx: _Context) -> Metric:
     """Knee flexion at midstance (mid-hip over the stance ankle)."""
     rows = []
-    for ic in ctx.ics:
+    for ic in _measured(ctx):
         tm = _stance_mid(ctx, ic)
         if tm is not None:
             frame = int(ctx.ds["frame"].values[np.argmin(np.abs(ctx.ds["time"].values - tm))])
@@ -519,7 +633,7 @@ def strike_pattern(angle_deg: float) -> Literal["rearfoot", "midfoot", "forefoot
 def _foot_strike(ctx: _Context) -> Metric:
     """Foot angle at contact minus the same foot's angle at midstance (foot flat)."""
     rows = []
-    for ic in ctx.ics:
+    for ic in _measured(ctx):
         tm = _stance_mid(ctx, ic)
         if tm is None:
             continue
@@ -600,7 +714,7 @@ def _fppa(ctx: _Context) -> Metric:
     """Peak frontal plane projection angle during each stance."""
     rows = []
     t_all = ctx.ds["time"].values
-    for ic in ctx.ics:
+    for ic in _measured(ctx):
         to = _next_toe_off(ctx, ic)
         if to is None:
             continue
@@ -632,7 +746,7 @@ def _fppa(ctx: _Context) -> Metric:
 def _pelvic_drop(ctx: _Context) -> Metric:
     """Swing-side hip below the stance-side hip at midstance, degrees."""
     rows = []
-    for ic in ctx.ics:
+    for ic in _measured(ctx):
         to = _next_toe_off(ctx, ic)
         if to is None:
             continue
@@ -776,7 +890,7 @@ def _frontal_metrics(ctx: _Context) -> list[Metric]:
 
 def _context(ds: xr.Dataset, view: ViewInfo, events: Sequence[GaitEvent]) -> _Context:
     """Repair labels and gather what the metric functions share."""
-    fixed = repair_leg_labels(ds, view)
+    fixed = prepare_legs(ds, view)
     facing = view.facing or (estimate_facing(fixed)[0] if view.view == "side" else None)
     ordered = sorted(events, key=lambda e: e.time_s)
     return _Context(

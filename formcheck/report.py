@@ -14,6 +14,14 @@ import numpy as np
 import xarray as xr
 
 import formcheck
+from formcheck.findings import (
+    Finding,
+    RuleContext,
+    Rules,
+    default_rules,
+    evaluate,
+    findings_summary,
+)
 from formcheck.landmarks import KEYPOINT_NAMES
 from formcheck.pipeline import Analysis
 
@@ -60,19 +68,65 @@ def pose_quality(raw: xr.Dataset, tracks: xr.Dataset) -> dict[str, Any]:
     }
 
 
-def build_report(analysis: Analysis) -> dict[str, Any]:
+def rule_context(analysis: Analysis) -> RuleContext:
+    """Runner inputs that adapt the finding bands (height, speed).
+
+    Parameters
+    ----------
+    analysis : Analysis
+        The analysis.
+
+    Returns
+    -------
+    RuleContext
+        Height from the options; speed from the treadmill speed when given.
+    """
+    kmh = analysis.options.treadmill_speed_kmh
+    return RuleContext(height_m=analysis.options.height_m, speed_m_s=kmh / 3.6 if kmh else None)
+
+
+def analysis_findings(analysis: Analysis, rules: Rules | None = None) -> tuple[Finding, ...]:
+    """Ranked findings of an analysis.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        The analysis.
+    rules : Rules, optional
+        The bundled rules when None.
+
+    Returns
+    -------
+    tuple of Finding
+        Best fix first.
+    """
+    return evaluate(analysis.metrics, rules or default_rules(), rule_context(analysis))
+
+
+def build_report(
+    analysis: Analysis,
+    findings: tuple[Finding, ...] | None = None,
+    rules: Rules | None = None,
+) -> dict[str, Any]:
     """Turn an analysis into the report dict.
 
     Parameters
     ----------
     analysis : Analysis
         Result of :func:`formcheck.pipeline.analyze`.
+    findings : tuple of Finding, optional
+        Already evaluated findings; evaluated with ``rules`` when None.
+    rules : Rules, optional
+        The bundled rules when None.
 
     Returns
     -------
     dict
         JSON-ready report (schema ``docs/report-schema.md``).
     """
+    rules = rules or default_rules()
+    if findings is None:
+        findings = analysis_findings(analysis, rules)
     view = analysis.view
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
@@ -98,5 +152,6 @@ def build_report(analysis: Analysis) -> dict[str, Any]:
             for e in analysis.events
         ],
         "metrics": {name: m.to_dict() for name, m in analysis.metrics.items()},
+        "findings": findings_summary(findings, rules),
         "disclaimer": DISCLAIMER,
     }

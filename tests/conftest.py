@@ -47,3 +47,33 @@ def model():
 def sample_dir() -> Path:
     """The bundled sample clips."""
     return REPO / "sample_videos"
+
+
+# ---------------------------------------------------------------- findings / report outputs
+
+
+@pytest.fixture(scope="session")
+def analysed_sample(tmp_path_factory, model, sample_dir):
+    """Run the whole pipeline (pose + all outputs) on a bundled clip once per session.
+
+    Returns a function ``name -> (analysis, report, out_dir, truth)`` that
+    caches its results for the session.
+    """
+    import json
+
+    from formcheck.io.outputs import write_analysis
+    from formcheck.pipeline import analyze
+
+    cache: dict = {}
+
+    def get(name: str):
+        if name not in cache:
+            clip = sample_dir / f"{name}.mp4"
+            out = tmp_path_factory.mktemp(f"out_{name}")
+            analysis = analyze(clip, model=model)
+            report = write_analysis(analysis, out, video_path=clip)
+            truth = json.loads((sample_dir / f"{name}.truth.json").read_text())
+            cache[name] = (analysis, report, out, truth)
+        return cache[name]
+
+    return get

@@ -107,3 +107,24 @@ def test_clean_tracks_keeps_a_clean_track() -> None:
     out = clean_tracks(_ds(pos, conf, t))
     assert out.attrs["cleaning_swaps_repaired"] == 0
     np.testing.assert_allclose(keypoint_xy(out, "left_ankle"), pos[:, IDX["left_ankle"]], atol=2.0)
+
+
+@pytest.mark.parametrize("fps", [30.0, 60.0])
+def test_swaps_and_collapses_on_an_analytic_runner(fps: float) -> None:
+    """Whole-leg swaps (hip to toe) and a collapse are found on a realistic side-view runner."""
+    from fixtures.runner import Runner, make_runner
+
+    from formcheck.cleaning import _leg_array, leg_scale_px, track_legs
+
+    r = Runner(fps=fps)
+    swaps = (40, 41, 42, 100)
+    ds = make_runner(r, noise_px=2.0, swap_frames=swaps)
+    rep = track_legs(_leg_array(ds, "left"), _leg_array(ds, "right"), leg_scale_px(ds))
+    assert set(np.flatnonzero(rep.flip)) == set(swaps)
+    assert not rep.drop_left.any() and not rep.drop_right.any()
+    clean = make_runner(r, noise_px=2.0)
+    left, right = _leg_array(clean, "left"), _leg_array(clean, "right")
+    right[70:73, 1:] = left[70:73, 1:]  # the right labels copied onto the left leg
+    rep = track_legs(left, right, leg_scale_px(clean))
+    assert set(np.flatnonzero(rep.drop_right)) == {70, 71, 72}
+    assert not rep.flip.any() and not rep.drop_left.any()

@@ -6,8 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from test_events import Runner, make_runner, runner_points, side_view
+from fixtures.runner import Runner, make_runner, runner_points, side_view
 
+from formcheck.cleaning import clean_tracks
 from formcheck.events import GaitEvent, detect_events, leg_length_px
 from formcheck.metrics import (
     LEG_FRACTION_OF_HEIGHT,
@@ -89,7 +90,7 @@ def test_per_stride_fields_and_uncertainty() -> None:
 
 def test_noise_and_swaps_keep_cadence_and_overstride() -> None:
     r = Runner(fps=30, seed=4)
-    ds = make_runner(r, noise_px=4.0, swap_frames=(30, 31, 32, 90, 91, 150))
+    ds = clean_tracks(make_runner(r, noise_px=4.0, swap_frames=(30, 31, 32, 90, 91, 150)))
     m = compute_metrics(ds, side_view(r), detect_events(ds, side_view(r)))
     assert m["cadence_spm"].value == pytest.approx(r.cadence_spm, abs=1.0)
     assert m["overstride_pct_leg"].value == pytest.approx(100 * r.overstride, abs=2.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_events import Runner, make_runner
+from fixtures.runner import Runner, make_runner
 
 from formcheck.dataset import from_arrays
 from formcheck.view import ViewInfo, detect_view, resolve_view

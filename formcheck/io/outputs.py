@@ -1,22 +1,64 @@
-"""Writing an analysis to its output folder (every file atomically)."""
+"""Writing an analysis to its output folder (every file atomically).
+
+The folder holds ``tracks.nc`` (raw pose), ``images/`` (annotated flagged
+frames), ``annotated.mp4``, ``per_stride.csv``, ``report.html``,
+``outputs.json`` (what was written and from which clip) and, written last,
+``report.json``: a folder whose ``report.json`` exists is complete.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from formcheck.io.tracks import TRACKS_FILE, save_json, save_tracks
+from formcheck.html_report import render_html
+from formcheck.io.exports import (
+    CSV_FILE,
+    HTML_FILE,
+    VIDEO_FILE,
+    render_video_and_frames,
+    report_plots,
+    write_html,
+    write_per_stride_csv,
+)
+from formcheck.io.tracks import TRACKS_FILE, load_json, save_json, save_tracks
 from formcheck.pipeline import Analysis
-from formcheck.report import build_report
+from formcheck.report import analysis_findings, build_report
 
 REPORT_FILE = "report.json"
+MANIFEST_FILE = "outputs.json"
+MAX_EMBEDDED_VIDEO_BYTES = 40 * 1024**2
+"""Larger annotated videos are linked from the HTML report, not embedded."""
 
 
-def write_analysis(analysis: Analysis, out_dir: str | Path) -> dict[str, Any]:
-    """Write the raw tracks and the JSON report of one analysis.
+def source_video(out_dir: str | Path) -> Path | None:
+    """The source clip recorded by an earlier :func:`write_analysis`, if it still exists.
 
-    The report is written last, so a folder whose ``report.json`` exists is
-    complete.
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        An output folder.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The clip, or None when unknown or gone.
+    """
+    manifest = Path(out_dir) / MANIFEST_FILE
+    if not manifest.is_file():
+        return None
+    path = load_json(manifest).get("source_video")
+    return Path(path) if path and Path(path).is_file() else None
+
+
+def write_analysis(
+    analysis: Analysis,
+    out_dir: str | Path,
+    *,
+    video_path: str | Path | None = None,
+    write_tracks: bool = True,
+) -> dict[str, Any]:
+    """Write every output of one analysis; ``report.json`` last.
 
     Parameters
     ----------
@@ -24,6 +66,11 @@ def write_analysis(analysis: Analysis, out_dir: str | Path) -> dict[str, Any]:
         The analysis.
     out_dir : str or pathlib.Path
         Output folder (created if needed).
+    video_path : str or pathlib.Path, optional
+        The source clip, for annotated frames and video. Without it the
+        skeleton is drawn on a blank background.
+    write_tracks : bool
+        Also (re)write ``tracks.nc``; False when re-rendering from it.
 
     Returns
     -------
@@ -32,7 +79,26 @@ def write_analysis(analysis: Analysis, out_dir: str | Path) -> dict[str, Any]:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_tracks(analysis.raw, out / TRACKS_FILE)
-    report = build_report(analysis)
+    if write_tracks:
+        save_tracks(analysis.raw, out / TRACKS_FILE)
+    findings = analysis_findings(analysis)
+    report = build_report(analysis, findings)
+    images = render_video_and_frames(analysis, findings, out, video_path)
+    write_per_stride_csv(out / CSV_FILE, report)
+    video_file = out / VIDEO_FILE
+    embed = video_file.is_file() and video_file.stat().st_size <= MAX_EMBEDDED_VIDEO_BYTES
+    html = render_html(
+        report,
+        images=images,
+        plots=report_plots(analysis, report),
+        video=video_file.read_bytes() if embed else None,
+        video_href=None if embed else VIDEO_FILE,
+    )
+    write_html(out / HTML_FILE, html)
+    src = Path(video_path).resolve() if video_path is not None and Path(video_path).is_file() else None
+    save_json(out / MANIFEST_FILE, {
+        "source_video": str(src) if src else None,
+        "files": [TRACKS_FILE, VIDEO_FILE, CSV_FILE, HTML_FILE, *sorted(images), REPORT_FILE],
+    })
     save_json(out / REPORT_FILE, report)
     return report

@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 from scipy import signal
 
-from formcheck.dataset import validate_dataset
+from formcheck.dataset import leg_length_px, validate_dataset
 from formcheck.landmarks import KEYPOINT_NAMES, LEG_JOINTS, mirror_name
 
 SWAP_KEYPOINTS: tuple[str, ...] = LEG_JOINTS
@@ -193,18 +193,8 @@ def leg_scale_px(ds: xr.Dataset) -> float:
     float
         Median of ``|hip-knee| + |knee-ankle|``; 100 when the legs are never seen.
     """
-    pos = ds["position"].isel(individuals=0)
-    lengths = []
-    for side in ("left", "right"):
-        hip = pos.sel(keypoints=f"{side}_hip")
-        knee = pos.sel(keypoints=f"{side}_knee")
-        ankle = pos.sel(keypoints=f"{side}_ankle")
-        thigh = np.hypot(*(hip - knee).transpose("space", "time").values)
-        shank = np.hypot(*(knee - ankle).transpose("space", "time").values)
-        lengths.append(thigh + shank)
-    value = float(np.nanmedian(np.concatenate(lengths))) if lengths else float("nan")
+    value = leg_length_px(ds)
     return value if np.isfinite(value) and value > 0 else 100.0
-
 
 def _forward_fill(a: np.ndarray) -> np.ndarray:
     """Carry the last finite value forward along axis 0 (per element)."""

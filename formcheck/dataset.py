@@ -227,3 +227,28 @@ def keypoint_xy(ds: xr.Dataset, name: str) -> np.ndarray:
     """
     da = ds["position"].sel(keypoints=name, individuals=INDIVIDUAL)
     return np.asarray(da.transpose("time", "space").values, dtype=float)
+
+
+def leg_length_px(ds: xr.Dataset) -> float:
+    """Leg length in pixels: median over frames and both legs of ``|hip-knee| + |knee-ankle|``.
+
+    Every stage that needs a body-size scale (cleaning tolerances, event
+    thresholds, metrics in % of leg length) uses this one definition.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+
+    Returns
+    -------
+    float
+        The leg length; NaN if hip, knee and ankle are never seen together.
+    """
+    lengths = []
+    for side in ("left", "right"):
+        hip, knee, ankle = (keypoint_xy(ds, f"{side}_{j}") for j in ("hip", "knee", "ankle"))
+        lengths.append(np.hypot(*(hip - knee).T) + np.hypot(*(knee - ankle).T))
+    values = np.concatenate(lengths)
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else float("nan")

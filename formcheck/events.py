@@ -40,7 +40,7 @@ import xarray as xr
 from scipy.ndimage import maximum_filter1d
 
 from formcheck.cleaning import orient_frontal_legs
-from formcheck.dataset import INDIVIDUAL, validate_dataset
+from formcheck.dataset import INDIVIDUAL, leg_length_px, validate_dataset
 from formcheck.landmarks import SIDES, Side
 from formcheck.view import ViewInfo, estimate_facing
 
@@ -115,31 +115,6 @@ def _xy(ds: xr.Dataset, name: str) -> np.ndarray:
 def _times(ds: xr.Dataset) -> np.ndarray:
     """Frame times in seconds."""
     return np.asarray(ds["time"].values, dtype=float)
-
-
-def leg_length_px(ds: xr.Dataset) -> float:
-    """Leg length in pixels: median over frames of ``|hip-knee| + |knee-ankle|``.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        A pose dataset.
-
-    Returns
-    -------
-    float
-        Median over both legs and all frames; NaN if never seen.
-    """
-    lengths = []
-    for side in SIDES:
-        hip, knee, ankle = (_xy(ds, f"{side}_{j}") for j in ("hip", "knee", "ankle"))
-        lengths.append(np.linalg.norm(hip - knee, axis=1) + np.linalg.norm(knee - ankle, axis=1))
-    flat = np.concatenate(lengths)
-    flat = flat[np.isfinite(flat)]
-    return float(np.median(flat)) if flat.size else float("nan")
-
-
-# ---------------------------------------------------------------- leg identity
 
 
 def prepare_legs(ds: xr.Dataset, view: ViewInfo | None = None) -> xr.Dataset:

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from formcheck.dataset import INDIVIDUAL, validate_dataset
+from formcheck.dataset import INDIVIDUAL, leg_length_px, validate_dataset
 
 ViewName = Literal["side", "rear", "front", "unknown"]
 Facing = Literal["left", "right"]
@@ -174,15 +174,6 @@ def _nose_between_shoulders(ds: xr.Dataset) -> float:
     return float(np.mean((nose[ok] > lo) & (nose[ok] < hi)))
 
 
-def _leg_length_px(ds: xr.Dataset) -> float:
-    """Median hip-knee-ankle length over both legs, in pixels."""
-    lengths = []
-    for side in ("left", "right"):
-        hip, knee, ankle = (_xy(ds, f"{side}_{j}") for j in ("hip", "knee", "ankle"))
-        lengths.append(np.linalg.norm(hip - knee, axis=1) + np.linalg.norm(knee - ankle, axis=1))
-    return _nanmedian(np.concatenate(lengths))
-
-
 def detect_setting(ds: xr.Dataset) -> tuple[Setting, str]:
     """Tell a treadmill clip from an overground one.
 
@@ -202,7 +193,7 @@ def detect_setting(ds: xr.Dataset) -> tuple[Setting, str]:
     """
     mid_hip = (_xy(ds, "left_hip") + _xy(ds, "right_hip")) / 2
     x = mid_hip[:, 0][np.isfinite(mid_hip[:, 0])]
-    leg = _leg_length_px(ds)
+    leg = leg_length_px(ds)
     if x.size < 2 or not np.isfinite(leg) or leg <= 0:
         return "treadmill", "too few hip points to measure travel; assuming a treadmill"
     travel = float(np.percentile(x, 95) - np.percentile(x, 5)) / leg

@@ -40,7 +40,7 @@ import xarray as xr
 from scipy.ndimage import maximum_filter1d
 
 from formcheck.cleaning import orient_frontal_legs
-from formcheck.dataset import INDIVIDUAL, leg_length_px, validate_dataset
+from formcheck.dataset import keypoint_xy, leg_length_px, validate_dataset
 from formcheck.landmarks import SIDES, Side
 from formcheck.view import ViewInfo, estimate_facing
 
@@ -106,12 +106,6 @@ class _Stance:
     estimated: bool = False
 
 
-def _xy(ds: xr.Dataset, name: str) -> np.ndarray:
-    """Return an ``(n_frames, 2)`` pixel track of one keypoint."""
-    da = ds["position"].sel(keypoints=name, individuals=INDIVIDUAL)
-    return np.asarray(da.transpose("time", "space").values, dtype=float)
-
-
 def _times(ds: xr.Dataset) -> np.ndarray:
     """Frame times in seconds."""
     return np.asarray(ds["time"].values, dtype=float)
@@ -160,7 +154,9 @@ def foot_low_y(ds: xr.Dataset, side: Side) -> np.ndarray:
         ``max(heel_y, toe_y)`` (``y`` points down); where both are missing,
         the ankle ``y`` plus its median offset to that lowest point.
     """
-    heel, toe, ankle = (_xy(ds, f"{side}_{j}")[:, 1] for j in ("heel", "foot_index", "ankle"))
+    heel, toe, ankle = (
+        keypoint_xy(ds, f"{side}_{j}")[:, 1] for j in ("heel", "foot_index", "ankle")
+    )
     both = np.stack([heel, toe], axis=1)
     has = np.any(np.isfinite(both), axis=1)
     low = np.full(heel.shape, np.nan)
@@ -176,8 +172,8 @@ def foot_low_y(ds: xr.Dataset, side: Side) -> np.ndarray:
 def _foot_ys(ds: xr.Dataset, side: Side) -> dict[str, np.ndarray]:
     """Image ``y`` of the heel, the toe and the lowest foot point of one foot."""
     return {
-        "heel": _xy(ds, f"{side}_heel")[:, 1],
-        "toe": _xy(ds, f"{side}_foot_index")[:, 1],
+        "heel": keypoint_xy(ds, f"{side}_heel")[:, 1],
+        "toe": keypoint_xy(ds, f"{side}_foot_index")[:, 1],
         "low": foot_low_y(ds, side),
     }
 
@@ -239,7 +235,7 @@ def estimate_step_period(ds: xr.Dataset, *, min_spm: float = 30.0, max_spm: floa
     if t.size < 8:
         return float("nan")
     diff = foot_low_y(ds, "left") - foot_low_y(ds, "right")
-    hip_y = (_xy(ds, "left_hip")[:, 1] + _xy(ds, "right_hip")[:, 1]) / 2
+    hip_y = (keypoint_xy(ds, "left_hip")[:, 1] + keypoint_xy(ds, "right_hip")[:, 1]) / 2
     for signal, steps_per_period in ((diff, 2.0), (hip_y, 1.0)):
         if np.sum(np.isfinite(signal)) < 8:
             continue
@@ -717,11 +713,11 @@ def _parabolic_extrema(t: np.ndarray, y: np.ndarray, min_sep_s: float, maxima: b
 def _zeni_stances(ds: xr.Dataset, facing: int, period: float) -> list[_Stance]:
     """Stances from Zeni et al. (2008) horizontal heel/toe-minus-pelvis extrema."""
     t = _times(ds)
-    pelvis = (_xy(ds, "left_hip")[:, 0] + _xy(ds, "right_hip")[:, 0]) / 2
+    pelvis = (keypoint_xy(ds, "left_hip")[:, 0] + keypoint_xy(ds, "right_hip")[:, 0]) / 2
     stances: list[_Stance] = []
     for side in SIDES:
-        heel = facing * (_xy(ds, f"{side}_heel")[:, 0] - pelvis)
-        toe = facing * (_xy(ds, f"{side}_foot_index")[:, 0] - pelvis)
+        heel = facing * (keypoint_xy(ds, f"{side}_heel")[:, 0] - pelvis)
+        toe = facing * (keypoint_xy(ds, f"{side}_foot_index")[:, 0] - pelvis)
         ics = _parabolic_extrema(t, heel, 1.4 * period, maxima=True)
         tos = np.array(_parabolic_extrema(t, toe, 1.4 * period, maxima=False))
         for t_ic in ics:

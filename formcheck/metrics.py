@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 from scipy import interpolate, stats
 
-from formcheck.dataset import INDIVIDUAL, validate_dataset
+from formcheck.dataset import keypoint_xy, validate_dataset
 from formcheck.events import GaitEvent, leg_length_px, prepare_legs
 from formcheck.landmarks import Side, other_side
 from formcheck.view import ViewInfo, estimate_facing
@@ -209,18 +209,12 @@ def _finite_runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def _xy_at(ds: xr.Dataset, name: str, time_s: float | np.ndarray) -> np.ndarray:
     """Keypoint position at ``time_s``, local cubic spline (:func:`interp_track`)."""
     t = np.atleast_1d(np.asarray(time_s, dtype=float))
-    return interp_track(_times(ds), _track(ds, name), t)
+    return interp_track(_times(ds), keypoint_xy(ds, name), t)
 
 
 def _times(ds: xr.Dataset) -> np.ndarray:
     """Frame times in seconds."""
     return np.asarray(ds["time"].values, dtype=float)
-
-
-def _track(ds: xr.Dataset, name: str) -> np.ndarray:
-    """Keypoint pixel track ``(n_frames, 2)``."""
-    da = ds["position"].sel(keypoints=name, individuals=INDIVIDUAL)
-    return np.asarray(da.transpose("time", "space").values, dtype=float)
 
 
 def _mid(ds: xr.Dataset, stem: str, time_s: float | np.ndarray) -> np.ndarray:
@@ -492,9 +486,8 @@ def _median_step(ctx: _Context) -> float:
 
 def _foot_at_ic(ctx: _Context, ic: GaitEvent, point: str) -> np.ndarray:
     """Position of one foot point of the contacting foot at its contact."""
-    return stance_line_at(
-        _times(ctx.ds), _track(ctx.ds, f"{ic.foot}_{point}"), ic.time_s, _early_stance_end(ctx, ic)
-    )
+    track = keypoint_xy(ctx.ds, f"{ic.foot}_{point}")
+    return stance_line_at(_times(ctx.ds), track, ic.time_s, _early_stance_end(ctx, ic))
 
 
 def _overstride(ctx: _Context) -> Metric:
@@ -571,7 +564,7 @@ def _oscillation_px(ctx: _Context) -> list[dict]:
     """Mid-hip vertical excursion per step in pixels (value in px)."""
     rows = []
     t_all = ctx.ds["time"].values
-    hip_y = (_track(ctx.ds, "left_hip")[:, 1] + _track(ctx.ds, "right_hip")[:, 1]) / 2
+    hip_y = (keypoint_xy(ctx.ds, "left_hip")[:, 1] + keypoint_xy(ctx.ds, "right_hip")[:, 1]) / 2
     for a, b in _steps(ctx):
         inside = (t_all >= a.time_s) & (t_all <= b.time_s)
         y = np.concatenate(

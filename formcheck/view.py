@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from formcheck.dataset import INDIVIDUAL, leg_length_px, validate_dataset
+from formcheck.dataset import INDIVIDUAL, keypoint_xy, leg_length_px, validate_dataset
 
 ViewName = Literal["side", "rear", "front", "unknown"]
 Facing = Literal["left", "right"]
@@ -76,12 +76,6 @@ class ViewInfo:
     reason: str
 
 
-def _xy(ds: xr.Dataset, name: str) -> np.ndarray:
-    """Return an ``(n_frames, 2)`` pixel track of one keypoint."""
-    da = ds["position"].sel(keypoints=name, individuals=INDIVIDUAL)
-    return np.asarray(da.transpose("time", "space").values, dtype=float)
-
-
 def _conf(ds: xr.Dataset, name: str) -> np.ndarray:
     """Return the per-frame visibility of one keypoint."""
     da = ds["confidence"].sel(keypoints=name, individuals=INDIVIDUAL)
@@ -110,8 +104,8 @@ def width_ratio(ds: xr.Dataset) -> float:
         side views and 0.6-1.0 in rear and front views. NaN if the torso is
         never seen.
     """
-    ls, rs = _xy(ds, "left_shoulder"), _xy(ds, "right_shoulder")
-    lh, rh = _xy(ds, "left_hip"), _xy(ds, "right_hip")
+    ls, rs = keypoint_xy(ds, "left_shoulder"), keypoint_xy(ds, "right_shoulder")
+    lh, rh = keypoint_xy(ds, "left_hip"), keypoint_xy(ds, "right_hip")
     torso = np.linalg.norm((ls + rs) / 2 - (lh + rh) / 2, axis=1)
     width = (np.abs(ls[:, 0] - rs[:, 0]) + np.abs(lh[:, 0] - rh[:, 0])) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -137,10 +131,10 @@ def estimate_facing(ds: xr.Dataset) -> tuple[Facing | None, float]:
     agreement : float
         Fraction of frames whose cues agree with the answer, in [0, 1].
     """
-    ears = (_xy(ds, "left_ear") + _xy(ds, "right_ear")) / 2
-    offsets = [_xy(ds, "nose")[:, 0] - ears[:, 0]]
+    ears = (keypoint_xy(ds, "left_ear") + keypoint_xy(ds, "right_ear")) / 2
+    offsets = [keypoint_xy(ds, "nose")[:, 0] - ears[:, 0]]
     offsets += [
-        _xy(ds, f"{side}_foot_index")[:, 0] - _xy(ds, f"{side}_heel")[:, 0]
+        keypoint_xy(ds, f"{side}_foot_index")[:, 0] - keypoint_xy(ds, f"{side}_heel")[:, 0]
         for side in ("left", "right")
     ]
     stacked = np.stack(offsets, axis=1)
@@ -165,8 +159,8 @@ def _face_visibility(ds: xr.Dataset) -> float:
 
 def _nose_between_shoulders(ds: xr.Dataset) -> float:
     """Fraction of frames with the nose horizontally between the shoulders."""
-    nose = _xy(ds, "nose")[:, 0]
-    ls, rs = _xy(ds, "left_shoulder")[:, 0], _xy(ds, "right_shoulder")[:, 0]
+    nose = keypoint_xy(ds, "nose")[:, 0]
+    ls, rs = keypoint_xy(ds, "left_shoulder")[:, 0], keypoint_xy(ds, "right_shoulder")[:, 0]
     ok = np.isfinite(nose) & np.isfinite(ls) & np.isfinite(rs)
     if not np.any(ok):
         return float("nan")
@@ -191,14 +185,14 @@ def detect_setting(ds: xr.Dataset) -> tuple[Setting, str]:
     reason : str
         The measured travel and size change.
     """
-    mid_hip = (_xy(ds, "left_hip") + _xy(ds, "right_hip")) / 2
+    mid_hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
     x = mid_hip[:, 0][np.isfinite(mid_hip[:, 0])]
     leg = leg_length_px(ds)
     if x.size < 2 or not np.isfinite(leg) or leg <= 0:
         return "treadmill", "too few hip points to measure travel; assuming a treadmill"
     travel = float(np.percentile(x, 95) - np.percentile(x, 5)) / leg
     torso = np.linalg.norm(
-        (_xy(ds, "left_shoulder") + _xy(ds, "right_shoulder")) / 2 - mid_hip, axis=1
+        (keypoint_xy(ds, "left_shoulder") + keypoint_xy(ds, "right_shoulder")) / 2 - mid_hip, axis=1
     )
     torso = torso[np.isfinite(torso)]
     quarter = max(1, torso.size // 4)

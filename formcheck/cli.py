@@ -76,6 +76,8 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
         f"{pq['detection_rate']:.0%} of frames"
     )
     facing = f", facing {report['direction']}" if report.get("direction") else ""
+    for note in video.get("warnings", []):
+        console.print(f"[yellow]note:[/] {note}")
     console.print(f"view: {report['view']}{facing} ({report['setting']})")
     metrics = report.get("metrics", {})
     if metrics:
@@ -125,6 +127,28 @@ def _fmt(value: Any, unc: Any, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
+def _limits(max_size_mb: float, max_duration: float, max_resolution: int) -> Any:
+    """VideoLimits from the command-line options, with option names in errors."""
+    import math
+
+    from formcheck.io.video import VideoLimits
+
+    for name, value in (
+        ("--max-size-mb", max_size_mb),
+        ("--max-duration", max_duration),
+        ("--max-resolution", max_resolution),
+    ):
+        if not (math.isfinite(value) and value > 0):
+            raise FormcheckError(f"{name} must be a positive number, not {value}.")
+    if max_resolution < 64:
+        raise FormcheckError(f"--max-resolution must be at least 64 pixels, not {max_resolution}.")
+    return VideoLimits(
+        max_bytes=int(max_size_mb * 1024**2),
+        max_duration_s=float(max_duration),
+        max_long_side=int(max_resolution),
+    )
+
+
 @app.command()
 def analyze(
     video: Annotated[Path, typer.Argument(help="Running clip (mp4, mov, m4v, avi).")],
@@ -142,6 +166,15 @@ def analyze(
         Path | None, typer.Option(help="Another MediaPipe pose_landmarker .task file.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    max_size_mb: Annotated[
+        float, typer.Option(help="Refuse files larger than this many megabytes.")
+    ] = 2048.0,
+    max_duration: Annotated[
+        float, typer.Option(help="Refuse clips longer than this many seconds.")
+    ] = 1800.0,
+    max_resolution: Annotated[
+        int, typer.Option(help="Downscale frames with a longer side (pixels) before pose.")
+    ] = 1920,
 ) -> None:
     """Analyse one clip and write tracks.nc and report.json to --out."""
     from formcheck.io.outputs import write_analysis
@@ -156,6 +189,7 @@ def analyze(
         capture_fps=capture_fps,
         height_m=height,
         treadmill_speed_kmh=speed,
+        limits=_limits(max_size_mb, max_duration, max_resolution),
     )
     with _progress(quiet, f"pose {video.name}") as update:
         analysis = run_analysis(video, options, on_progress=update)
@@ -175,17 +209,14 @@ def report(
 ) -> None:
     """Re-render every output of DIR from DIR/tracks.nc and DIR/report.json (no pose)."""
     from formcheck.io.outputs import REPORT_FILE, source_video, write_analysis
-    from formcheck.io.tracks import TRACKS_FILE, load_json, load_tracks
+    from formcheck.io.tracks import TRACKS_FILE, load_report, load_tracks
     from formcheck.pipeline import AnalysisOptions, analyze_tracks
 
-    old = load_json(out_dir / REPORT_FILE)
-    if not isinstance(old, dict) or "video" not in old:
-        raise FormcheckError(f"{out_dir / REPORT_FILE} is not a formcheck report.")
+    old = load_report(out_dir / REPORT_FILE)
     raw = load_tracks(out_dir / TRACKS_FILE)
-    opts = old.get("options", {})
-    view = opts.get("view", "auto")
+    opts = old["options"]
     options = AnalysisOptions(
-        view=view if view in ("auto", "side", "rear", "front") else "auto",
+        view=opts["view"],
         capture_fps=opts.get("capture_fps"),
         height_m=opts.get("height_m"),
         treadmill_speed_kmh=opts.get("treadmill_speed_kmh"),

@@ -297,14 +297,23 @@ def main(argv: list[str] | None = None) -> int:
         Process exit code.
     """
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if code == EXIT_INTERRUPTED:
+            # typer turns Ctrl-C into Exit(130), which click returns instead of raising.
+            _stderr().print("interrupted; nothing half-written was kept.")
+        if isinstance(code, int) and not isinstance(code, bool):
+            return code
     except FormcheckError as exc:
         _stderr().print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         _stderr().print("interrupted; nothing half-written was kept.")
         return EXIT_INTERRUPTED
-    except (typer.Abort, typer.Exit) as exc:
+    except typer.Abort:
+        # click turns Ctrl-C (KeyboardInterrupt) inside a command into Abort.
+        _stderr().print("interrupted; nothing half-written was kept.")
+        return EXIT_INTERRUPTED
+    except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 1) or 0)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
         import click

@@ -38,12 +38,10 @@ MAX_GAP_S = 0.5
 """Detection gaps up to this long still count as one continuous view of the runner."""
 DARK_BRIGHTNESS = 40.0
 """Mean 0-255 luma below which a clip is called too dark in the no-runner message."""
+RHYTHM_MEDIAN = 3
+"""Running-median width (samples) that cleans the ankle signal for :func:`leg_rhythm_spm`."""
 SLOW_MOTION_SPM = 100.0
 """A clear leg rhythm slower than this (steps/min) means the clip plays slower than filmed."""
-TYPICAL_SPM = 170.0
-"""A typical running cadence, to suggest a slow-motion clip's capture frame rate."""
-CAPTURE_RATES = (60.0, 120.0, 240.0, 480.0, 960.0)
-"""Frame rates phones film slow motion at."""
 JUMP_LEGS = 0.6
 """A mid-hip move larger than this many leg lengths between neighbouring frames is a jump."""
 
@@ -407,46 +405,39 @@ def input_notes(video: dict[str, Any]) -> list[str]:
     return notes
 
 
-def suggest_capture_fps(spm: float, capture_fps: float) -> float:
-    """The standard slow-motion frame rate that makes a rhythm a typical running cadence.
-
-    Parameters
-    ----------
-    spm : float
-        Steps per minute measured with the clip's current timing.
-    capture_fps : float
-        Frame rate the clip's current timing assumes.
-
-    Returns
-    -------
-    float
-        One of :data:`CAPTURE_RATES`.
-    """
-    wanted = capture_fps * TYPICAL_SPM / spm
-    return min(CAPTURE_RATES, key=lambda c: abs(math.log(c / wanted)))
+def _running_median(y: np.ndarray, width: int) -> np.ndarray:
+    """Running median over ``width`` (odd) samples, edges padded with the end values."""
+    half = width // 2
+    if y.size < width:
+        return y
+    padded = np.concatenate([np.repeat(y[:1], half), y, np.repeat(y[-1:], half)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+    return np.median(windows, axis=1)
 
 
-def leg_rhythm_spm(ds: xr.Dataset) -> tuple[float, float]:
+def leg_rhythm_spm(ds: xr.Dataset, smooth: int = RHYTHM_MEDIAN) -> tuple[float, float]:
     """Steps per minute from how often the ankles swing past their middle position.
 
     Each ankle's position relative to the mid-hip, along the axis it moves
     most, is counted each time it passes from well below its middle to well
     above (or back): two passes per stride. Unlike contact detection this
     needs no running-like timing, so it also measures clips that play slower
-    than they were filmed. Hysteresis of a quarter of the swing keeps noise
-    from adding passes.
+    than they were filmed. A running median (``smooth`` samples) removes
+    short glitches such as leg-label swaps, and hysteresis of a quarter of
+    the swing keeps noise from adding passes.
 
     Parameters
     ----------
     ds : xarray.Dataset
         A pose dataset.
+    smooth : int
+        Width of the running median, in samples (odd).
 
     Returns
     -------
     tuple of float
         ``(estimate, upper bound)`` in steps per minute; the bound allows one
-        uncounted pass at each end of the clip. NaN when the legs barely move
-        or never swing.
+        uncounted pass at each end of the clip. NaN when the legs barely move.
     """
     nan = (float("nan"), float("nan"))
     leg = leg_length_px(ds)
@@ -468,7 +459,8 @@ def leg_rhythm_spm(ds: xr.Dataset) -> tuple[float, float]:
         if swing < 0.2 * leg or span <= 0:
             continue
         mid, band = (hi[axis] + lo[axis]) / 2, swing / 4
-        state = np.where(rel[:, axis] > mid + band, 1, np.where(rel[:, axis] < mid - band, -1, 0))
+        y = _running_median(rel[:, axis], smooth)
+        state = np.where(y > mid + band, 1, np.where(y < mid - band, -1, 0))
         state = state[state != 0]
         passes = int(np.sum(state[1:] != state[:-1]))
         rates.append(passes / 2.0 / span * 120.0)
@@ -483,11 +475,12 @@ def check_timing(
 ) -> None:
     """Refuse to measure a clip that plays slower than it was filmed.
 
-    When the cadence is missing or implausibly low, the leg rhythm is
-    measured from the tracks alone (:func:`leg_rhythm_spm`, on the raw and
-    the cleaned tracks); when even its upper bound is below
-    :data:`SLOW_MOTION_SPM`, the clip is slow motion without a known capture
-    rate. Nothing is measured then: every time-based number would be wrong.
+    The clip is taken for slow motion when the cadence from the contacts is
+    below :data:`SLOW_MOTION_SPM`, or when the cadence is not trustworthy
+    (not status ok) and the leg rhythm measured from the tracks alone
+    (:func:`leg_rhythm_spm`, the larger upper bound of the raw and the
+    cleaned tracks) is below it. Nothing is measured then: every time-based
+    number would be wrong.
 
     Parameters
     ----------
@@ -506,30 +499,29 @@ def check_timing(
         With the capture frame rate to try.
     """
     cadence = metrics.get("cadence_spm")
-    if cadence is not None and cadence.value is not None and cadence.value >= SLOW_MOTION_SPM:
+    value = cadence.value if cadence is not None else None
+    if value is not None and value < SLOW_MOTION_SPM:
+        rate = f"about {value:.0f}"  # the contacts themselves come too slowly
+    elif cadence is not None and cadence.status == "ok":
         return
-    estimates = [leg_rhythm_spm(ds) for ds in (raw, tracks)]
-    bound = max(b for _, b in estimates)
-    if not math.isfinite(bound) or bound >= SLOW_MOTION_SPM:
-        return
-    # Label swaps in raw tracks add passes; the lower estimate is the better one here.
-    spm = float(np.nanmin([e for e, _ in estimates]))
+    else:
+        bound = max(leg_rhythm_spm(ds)[1] for ds in (raw, tracks))
+        if not math.isfinite(bound) or bound >= SLOW_MOTION_SPM:
+            return
+        rate = f"under {bound:.0f}"
     source = str(video.get("file", "the clip"))
-    capture = float(video.get("capture_fps") or video.get("playback_fps") or float("nan"))
     if video.get("capture_fps_source", "file") != "file":
+        capture = float(video.get("capture_fps") or float("nan"))
         raise SlowMotionError(
-            f"{source}: even at the capture rate of {capture:.0f} fps the runner takes only "
-            f"about {spm:.0f} steps per minute, far below running (120-230). Check "
+            f"{source}: even at the capture rate of {capture:.0f} fps the runner takes {rate} "
+            "steps per minute, far below running (120-230), so nothing was measured. Check "
             "--capture-fps: it is the frame rate the clip was filmed at."
         )
-    if not math.isfinite(capture):
-        capture = 30.0
-    suggest = suggest_capture_fps(max(spm, 1.0), capture)
     raise SlowMotionError(
-        f"{source} looks like slow motion: the runner takes about {spm:.0f} steps per minute "
-        "of playback, far below running (120-230), so nothing was measured. If it was filmed "
-        f"at {suggest:.0f} fps (check the camera's slow-motion setting), run again with "
-        f"--capture-fps {suggest:.0f}."
+        f"{source} looks like slow motion: the runner takes {rate} steps per minute of "
+        "playback, far below running (120-230), so nothing was measured. Run again with "
+        "--capture-fps set to the frame rate it was filmed at (slow motion is usually 120 or "
+        "240 fps)."
     )
 
 

@@ -271,18 +271,22 @@ def probe_video(path: str | Path, limits: VideoLimits | None = None) -> VideoInf
         raise VideoError(f"{p.name} is empty (0 bytes). Copy the video again.")
     if size > limits.max_bytes:
         raise InputLimitError(
-            f"{p.name} is {size / 1024**2:.0f} MB, over the {limits.max_bytes / 1024**2:.0f} MB "
-            "limit. Trim the clip to 10-30 s of steady running or raise the limit "
-            "(--max-size-mb)."
+            f"{p.name} is {_megabytes(size)}, over the {_megabytes(limits.max_bytes)} limit. "
+            "Trim the clip to 10-30 s of steady running or raise the limit (--max-size-mb)."
         )
     with _open(p) as container:
         info = _probe_open(container, p, size, limits)
     if math.isfinite(info.duration_s) and info.duration_s > limits.max_duration_s:
         raise InputLimitError(
-            f"{p.name} lasts {info.duration_s:.0f} s, over the {limits.max_duration_s:.0f} s "
+            f"{p.name} lasts {info.duration_s:.1f} s, over the {limits.max_duration_s:g} s "
             "limit. Trim it to the part you want analysed or raise the limit (--max-duration)."
         )
     return info
+
+
+def _megabytes(n_bytes: float) -> str:
+    mb = n_bytes / 1024**2
+    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.2g} MB"
 
 
 def _probe_open(container: Any, p: Path, size: int, limits: VideoLimits) -> VideoInfo:

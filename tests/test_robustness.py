@@ -511,20 +511,28 @@ def test_interrupt_is_one_line_and_exit_130(
 # ---------------------------------------------------------------- damaged output folders
 
 
+_VIDEO = {"file": "a.mp4", "width": 640, "height": 360, "frames": 90, "duration_s": 3.0, "fps": 30}
+
+
 @pytest.mark.parametrize(
     "content,needle",
     [
-        (b"[1, 2, 3]", "not a JSON object"),
-        (b'{"video": 3}', "no video section"),
-        (b'{"video": {}, "options": {"view": "top"}}', "unknown view"),
-        (b'{"video": {}, "options": {"capture_fps": "240"}}', "capture_fps is not a positive"),
-        (b'{"video": {}, "options": {"height_m": -1.8}}', "height_m is not a positive"),
+        ([1, 2, 3], "not a JSON object"),
+        ({"video": 3}, "no video section"),
+        ({"video": {**_VIDEO, "width": "640"}}, "video width is not a number"),
+        ({"video": {**_VIDEO, "file": 7}}, "no file name"),
+        ({"video": {**_VIDEO, "warnings": [1]}}, "warnings are not a list of text"),
+        ({"video": _VIDEO, "options": {"view": "top"}}, "unknown view"),
+        ({"video": _VIDEO, "options": {"capture_fps": "240"}}, "capture_fps is not a positive"),
+        ({"video": _VIDEO, "options": {"height_m": -1.8}}, "height_m is not a positive"),
+        ({"video": _VIDEO, "options": []}, "options is not an object"),
         (b"{" * 100_000, "not a valid formcheck JSON"),
         (b'{"video": "\xff\xfe"}', "not a valid formcheck JSON"),
     ],
 )
-def test_report_command_on_damaged_report(tmp_path: Path, content: bytes, needle: str) -> None:
-    (tmp_path / "report.json").write_bytes(content)
+def test_report_command_on_damaged_report(tmp_path: Path, content: Any, needle: str) -> None:
+    data = content if isinstance(content, bytes) else json.dumps(content).encode("utf-8")
+    (tmp_path / "report.json").write_bytes(data)
     run = _in_process(["report", str(tmp_path), "--quiet"], tmp_path)
     assert run.code == EXIT_USER_ERROR, run.stderr
     assert len(run.lines) == 1 and run.lines[0].startswith("error: ") and needle in run.lines[0]

@@ -26,6 +26,12 @@ MAX_JSON_BYTES = 64 * 1024**2
 MAX_TRACKS_BYTES = 1024**3
 """Larger tracks files are refused unread (an hour at 60 fps is about 100 MB)."""
 REPORT_VIEWS = ("auto", "side", "rear", "front")
+_VIDEO_NUMBERS = ("width", "height", "frames", "duration_s", "fps")
+"""Video facts every report has and every front end prints (numbers)."""
+_VIDEO_OPTIONAL_NUMBERS = (
+    "analysed_width", "analysed_height", "rotation_deg", "playback_fps", "capture_fps",
+    "time_scale", "file_bytes", "capture_fps_tag",
+)
 
 
 @contextmanager
@@ -131,6 +137,28 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:160]
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_video(video: dict[str, Any], bad: Any) -> None:
+    """Raise ``bad(why)`` unless the report's video section has sane types."""
+    if not isinstance(video.get("file"), str):
+        raise bad("the video has no file name")
+    for key in _VIDEO_NUMBERS:
+        if not _is_number(video.get(key)) or video[key] < 0:
+            raise bad(f"video {key} is not a number")
+    for key in _VIDEO_OPTIONAL_NUMBERS:
+        if video.get(key) is not None and not _is_number(video[key]):
+            raise bad(f"video {key} is not a number")
+    for key in ("codec", "orientation", "capture_fps_source"):
+        if video.get(key) is not None and not isinstance(video[key], str):
+            raise bad(f"video {key} is not text")
+    warnings = video.get("warnings", [])
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise bad("video warnings are not a list of text")
+
+
 def load_report(path: str | Path) -> dict[str, Any]:
     """Read and check a ``report.json`` written by formcheck.
 
@@ -142,7 +170,8 @@ def load_report(path: str | Path) -> dict[str, Any]:
     Returns
     -------
     dict
-        The report; ``video`` is a dict and ``options`` (possibly empty) holds
+        The report; ``video`` is a dict whose printed facts (file, size,
+        frames, duration, fps) are present and typed, and ``options`` holds
         only a known view and positive numbers or None.
 
     Raises
@@ -162,6 +191,7 @@ def load_report(path: str | Path) -> dict[str, Any]:
         raise bad("not a JSON object")
     if not isinstance(data.get("video"), dict):
         raise bad("no video section")
+    _check_video(data["video"], bad)
     options = data.get("options", {})
     if options is None:
         options = {}

@@ -76,6 +76,8 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
         f"{pq['detection_rate']:.0%} of frames"
     )
     facing = f", facing {report['direction']}" if report.get("direction") else ""
+    for note in video.get("warnings", []):
+        console.print(f"[yellow]note:[/] {note}")
     console.print(f"view: {report['view']}{facing} ({report['setting']})")
     metrics = report.get("metrics", {})
     if metrics:
@@ -130,6 +132,28 @@ def _fmt(value: Any, unc: Any, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
+def _limits(max_size_mb: float, max_duration: float, max_resolution: int) -> Any:
+    """VideoLimits from the command-line options, with option names in errors."""
+    import math
+
+    from formcheck.io.video import VideoLimits
+
+    for name, value in (
+        ("--max-size-mb", max_size_mb),
+        ("--max-duration", max_duration),
+        ("--max-resolution", max_resolution),
+    ):
+        if not (math.isfinite(value) and value > 0):
+            raise FormcheckError(f"{name} must be a positive number, not {value}.")
+    if max_resolution < 64:
+        raise FormcheckError(f"--max-resolution must be at least 64 pixels, not {max_resolution}.")
+    return VideoLimits(
+        max_bytes=int(max_size_mb * 1024**2),
+        max_duration_s=float(max_duration),
+        max_long_side=int(max_resolution),
+    )
+
+
 @app.command()
 def analyze(
     videos: Annotated[
@@ -159,6 +183,15 @@ def analyze(
         Path | None, typer.Option(help="Another MediaPipe pose_landmarker .task file.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    max_size_mb: Annotated[
+        float, typer.Option(help="Refuse files larger than this many megabytes.")
+    ] = 2048.0,
+    max_duration: Annotated[
+        float, typer.Option(help="Refuse clips longer than this many seconds.")
+    ] = 1800.0,
+    max_resolution: Annotated[
+        int, typer.Option(help="Downscale frames with a longer side (pixels) before pose.")
+    ] = 1920,
 ) -> None:
     """Analyse a clip (or a side and a rear clip of one run) and write the report to --out."""
     from formcheck.io.outputs import write_session
@@ -167,6 +200,7 @@ def analyze(
     from formcheck.session import make_session, session_labels
 
     views = _views_for(view, len(videos))
+    limits = _limits(max_size_mb, max_duration, max_resolution)
     analyses = []
     for clip, clip_view in zip(videos, views, strict=True):
         options = AnalysisOptions(
@@ -175,6 +209,7 @@ def analyze(
             capture_fps=capture_fps,
             height_m=height,
             treadmill_speed_kmh=speed,
+            limits=limits,
         )
         with _progress(quiet, f"pose {clip.name}") as update:
             analyses.append(run_analysis(clip, options, on_progress=update))
@@ -212,12 +247,10 @@ def report(
 ) -> None:
     """Re-render every output of DIR from its tracks.nc and report.json (no pose)."""
     from formcheck.io.outputs import REPORT_FILE, write_session
-    from formcheck.io.tracks import load_json
+    from formcheck.io.tracks import load_report
     from formcheck.session import Session
 
-    old = load_json(out_dir / REPORT_FILE)
-    if not isinstance(old, dict) or "video" not in old:
-        raise FormcheckError(f"{out_dir / REPORT_FILE} is not a formcheck report.")
+    old = load_report(out_dir / REPORT_FILE)
     if video is not None and not video.is_file():
         raise FormcheckError(f"no such video: {video}")
     labels = list(old["views"]) if isinstance(old.get("views"), dict) else []
@@ -246,17 +279,14 @@ def report(
 def _reload(folder: Path, video: Path | None) -> tuple[Any, Path | None]:
     """Re-analyse one saved clip folder from its tracks; returns (analysis, source clip)."""
     from formcheck.io.outputs import REPORT_FILE, source_video
-    from formcheck.io.tracks import TRACKS_FILE, load_json, load_tracks
+    from formcheck.io.tracks import TRACKS_FILE, load_report, load_tracks
     from formcheck.pipeline import AnalysisOptions, analyze_tracks
 
-    old = load_json(folder / REPORT_FILE)
-    if not isinstance(old, dict) or "video" not in old:
-        raise FormcheckError(f"{folder / REPORT_FILE} is not a formcheck report.")
+    old = load_report(folder / REPORT_FILE)
     raw = load_tracks(folder / TRACKS_FILE)
-    opts = old.get("options", {})
-    view = opts.get("view", "auto")
+    opts = old["options"]
     options = AnalysisOptions(
-        view=view if view in ("auto", "side", "rear", "front") else "auto",
+        view=opts["view"],
         capture_fps=opts.get("capture_fps"),
         height_m=opts.get("height_m"),
         treadmill_speed_kmh=opts.get("treadmill_speed_kmh"),
@@ -326,14 +356,23 @@ def main(argv: list[str] | None = None) -> int:
         Process exit code.
     """
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if code == EXIT_INTERRUPTED:
+            # typer turns Ctrl-C into Exit(130), which click returns instead of raising.
+            _stderr().print("interrupted; nothing half-written was kept.")
+        if isinstance(code, int) and not isinstance(code, bool):
+            return code
     except FormcheckError as exc:
         _stderr().print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         _stderr().print("interrupted; nothing half-written was kept.")
         return EXIT_INTERRUPTED
-    except (typer.Abort, typer.Exit) as exc:
+    except typer.Abort:
+        # click turns Ctrl-C (KeyboardInterrupt) inside a command into Abort.
+        _stderr().print("interrupted; nothing half-written was kept.")
+        return EXIT_INTERRUPTED
+    except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 1) or 0)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
         import click

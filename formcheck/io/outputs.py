@@ -55,8 +55,11 @@ def source_video(out_dir: str | Path) -> Path | None:
     manifest = Path(out_dir) / MANIFEST_FILE
     if not manifest.is_file():
         return None
-    path = load_json(manifest).get("source_video")
-    return Path(path) if path and Path(path).is_file() else None
+    data = load_json(manifest)
+    path = data.get("source_video") if isinstance(data, dict) else None
+    if not isinstance(path, str) or not path or "\0" in path:
+        return None
+    return Path(path) if Path(path).is_file() else None
 
 
 def write_analysis(
@@ -87,6 +90,9 @@ def write_analysis(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # The folder is incomplete until the new report.json lands: drop an old one first,
+    # so a crash midway never leaves a stale report beside half-new files.
+    (out / REPORT_FILE).unlink(missing_ok=True)
     if write_tracks:
         save_tracks(analysis.raw, out / TRACKS_FILE)
     findings = analysis_findings(analysis)

@@ -131,6 +131,40 @@ def run_local(tasks: Sequence[SessionTask], workers: int | None, on_result: Resu
         remaining, n = crashed, 1  # retry alone: the crash of one worker breaks the whole pool
 
 
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast when a ``HOST:PORT`` cluster address does not answer.
+
+    ``ray.init`` retries an unreachable address for minutes and then exits
+    the process; a plain TCP connection tells the user at once.
+
+    Parameters
+    ----------
+    address : str
+        ``HOST:PORT`` or ``ray://HOST:PORT``; other forms (``auto``) are not
+        checked.
+    timeout_s : float
+        Connection timeout.
+
+    Raises
+    ------
+    EngineError
+        If nothing listens at the address.
+    """
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise EngineError(
+            f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}). Start it with "
+            "'ray start --head' on the head machine and pass the address it prints"
+        ) from exc
+
+
 def _ray_init(ray: object, options: EngineOptions) -> bool:
     """Connect to (or start) Ray; True when this call started it."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # never phone home
@@ -142,13 +176,14 @@ def _ray_init(ray: object, options: EngineOptions) -> bool:
         "configure_logging": False,
     }
     if options.address:
+        check_reachable(options.address)
         kwargs["address"] = options.address
     else:
         kwargs["num_cpus"] = options.workers or default_workers()
         kwargs["object_store_memory"] = RAY_OBJECT_STORE_BYTES
     try:
         ray.init(**kwargs)  # type: ignore[attr-defined]
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    except (ConnectionError, RuntimeError, ValueError, SystemExit) as exc:
         where = f"the Ray cluster at {options.address}" if options.address else "a local Ray"
         raise EngineError(
             f"cannot start or reach {where}: {str(exc).splitlines()[0] if str(exc) else exc}. "
@@ -234,6 +269,7 @@ __all__ = [
     "EngineError",
     "EngineName",
     "EngineOptions",
+    "check_reachable",
     "default_workers",
     "run_local",
     "run_ray",

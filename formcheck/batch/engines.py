@@ -185,10 +185,15 @@ def _ray_init(ray: object, options: EngineOptions) -> bool:
         ray.init(**kwargs)  # type: ignore[attr-defined]
     except (ConnectionError, RuntimeError, ValueError, SystemExit) as exc:
         where = f"the Ray cluster at {options.address}" if options.address else "a local Ray"
-        raise EngineError(
-            f"cannot start or reach {where}: {str(exc).splitlines()[0] if str(exc) else exc}. "
-            "Check 'ray status' on the head machine and the --address"
-        ) from exc
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        hint = (
+            " Check 'ray status' on the head machine and the --address; when the cluster uses "
+            "token authentication, set RAY_AUTH_MODE=token and give this machine the "
+            "cluster's token (docs/batch.md)."
+            if options.address
+            else ""
+        )
+        raise EngineError(f"cannot start or reach {where}: {detail}.{hint}") from exc
     return True
 
 

@@ -465,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
             soft_wrap=True,
         )
         return EXIT_INTERNAL_ERROR
+    if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
+        _stderr().print("interrupted; nothing half-written was kept.")
     return code if isinstance(code, int) else 0  # typer.Exit(n) returns n here
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -67,12 +68,19 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _worker_init() -> None:
+    """Leave Ctrl-C to the driver: it stops the workers itself (no tracebacks from them)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
     """Cancel queued tasks and stop the workers now (Ctrl-C, a fatal error)."""
-    pool.shutdown(wait=False, cancel_futures=True)
     # Python 3.11 has no public way to stop running workers (3.14 adds
     # terminate_workers); without this, interpreter exit would wait for them.
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    # shutdown() forgets the processes, so take them first.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
         if process.is_alive():
             process.terminate()
 
@@ -82,7 +90,9 @@ def _run_pool(
 ) -> list[SessionTask]:
     """Run tasks in one pool; return those whose worker died."""
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx)
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)), mp_context=ctx, initializer=_worker_init
+    )
     from formcheck.batch.tasks import run_session_task
 
     crashed: list[SessionTask] = []

@@ -326,7 +326,7 @@ def batch(
             capture_fps=capture_fps,
         ),
         engine=EngineOptions(engine=engine, workers=workers, address=address),  # type: ignore[arg-type]
-        model_path=str(model) if model else None,
+        model_path=str(model.resolve()) if model else None,
     )
     with _batch_progress(quiet) as update:
         summary = run_batch(config, on_progress=update)

@@ -339,3 +339,22 @@ def test_squad_clip_list_is_what_the_tests_assume():
     assert isinstance(SQUAD[0], SquadClip)
     assert [(c.athlete, c.date) for c in KILL_SQUAD] == [
         ("Ann", "2025-02-14"), ("Ben", "2025-01-10"), ("Cy", "2025-01-10")]
+
+
+def test_cli_db_url_and_unusable_inputs_without_pose(tmp_path, capsys):
+    src = tmp_path / "in"
+    (src / "jane").mkdir(parents=True)
+    (src / "jane" / "clip.mp4").write_bytes(b"not a video")  # no date folder
+    out, db = tmp_path / "out", tmp_path / "elsewhere" / "club.db"
+    code = main(["batch", str(src), "--out", str(out), "--db", f"sqlite:///{db}", "-q"])
+    assert code == 1
+    assert not (out / "formcheck.db").exists() and db.is_file()
+    with sqlite3.connect(db) as con:
+        [(source, message)] = con.execute("SELECT source, message FROM failures").fetchall()
+    assert source == "jane/clip.mp4" and "athlete/YYYY-MM-DD/clip.mp4" in message
+    assert (out / "squad.html").is_file()
+    capsys.readouterr()
+    assert main(["batch", str(tmp_path / "nothing"), "--out", str(out)]) == 2
+    assert main(["batch", str(src), "--out", str(out), "--engine", "spark"]) == 2
+    err = capsys.readouterr().err
+    assert "no such folder or manifest" in err and "--engine must be local or ray" in err

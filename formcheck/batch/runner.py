@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from formcheck.batch.engines import EngineOptions, run_tasks
 from formcheck.batch.inputs import (
     ClipInput,
@@ -124,7 +126,7 @@ class BatchSummary:
     out : pathlib.Path
         Output folder.
     db_url : str
-        Database used.
+        Database used (password hidden).
     sessions_done, sessions_skipped, sessions_failed : int
         Sessions written now, already done before, not written.
     videos_done, videos_failed, videos_skipped : int
@@ -416,7 +418,7 @@ def run_batch(config: BatchConfig, on_progress: ProgressFn | None = None) -> Bat
             store.close()
     return BatchSummary(
         out=out,
-        db_url=url,
+        db_url=make_url(url).render_as_string(hide_password=True),
         sessions_done=recorder.sessions_done,
         sessions_skipped=len(the_plan.skipped),
         sessions_failed=recorder.sessions_failed + len(the_plan.problems),

@@ -188,7 +188,8 @@ def _ray_init(ray: object, options: EngineOptions) -> bool:
     if options.address:
         check_reachable(options.address)
         kwargs["address"] = options.address
-    else:
+    else:  # "local": a private instance even when a cluster runs on this machine
+        kwargs["address"] = "local"
         kwargs["num_cpus"] = options.workers or default_workers()
         kwargs["object_store_memory"] = RAY_OBJECT_STORE_BYTES
     try:

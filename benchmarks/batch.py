@@ -9,8 +9,10 @@ It renders a synthetic squad (``--clips`` side and rear clips of different
 athletes), then runs the whole ``formcheck batch`` (hashing, pose, metrics,
 report folders with annotated video, database, squad pages) once per worker
 count into a fresh output folder, and prints wall time and videos per minute,
-with the load average before each run: on a shared machine the ratio between
-runs of the same invocation means more than the absolute numbers.
+with the CPU time spent per video (this process and its workers: independent
+of other load) and the load average before each run: on a shared machine the
+ratio between runs of the same invocation means more than the absolute
+numbers.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -48,6 +51,13 @@ def render_squad(root: Path, n: int, seconds: float, width: int, height: int) ->
         clip.with_suffix(".truth.json").unlink(missing_ok=True)
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished worker processes."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     """Render the squad, run the batch per worker count, print the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -67,10 +77,11 @@ def main() -> None:
             f"engine {args.engine}; {platform.processor() or platform.machine()}, "
             f"{os.cpu_count()} CPUs"
         )
-        header = ("workers", "wall s", "videos/min", "load before", "ok/failed")
-        print("{:>7} {:>8} {:>11} {:>12} {:>10}".format(*header))
+        header = ("workers", "wall s", "videos/min", "CPU s/video", "load before", "ok/failed")
+        print("{:>7} {:>8} {:>11} {:>12} {:>12} {:>10}".format(*header))
         for n in args.workers:
             load = os.getloadavg()[0]
+            cpu0 = _cpu_seconds()
             start = time.perf_counter()
             summary = run_batch(
                 BatchConfig(
@@ -80,9 +91,10 @@ def main() -> None:
                 )
             )
             wall = time.perf_counter() - start
+            cpu = (_cpu_seconds() - cpu0) / max(summary.videos_done, 1)
             rate = summary.videos_done / wall * 60
             print(
-                f"{n:>7} {wall:>8.1f} {rate:>11.2f} {load:>12.2f} "
+                f"{n:>7} {wall:>8.1f} {rate:>11.2f} {cpu:>12.1f} {load:>12.2f} "
                 f"{summary.videos_done:>5}/{summary.videos_failed}"
             )
 

@@ -295,6 +295,124 @@ def _reload(folder: Path, video: Path | None) -> tuple[Any, Path | None]:
 
 
 @app.command()
+def batch(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="A folder of clips arranged athlete/YYYY-MM-DD/clip.mp4 (any depth), or a CSV "
+            "manifest with columns athlete, date, view, path (optional: height, "
+            "treadmill_speed, capture_fps)."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder (reports, squad summary, database).")
+    ] = Path("formcheck-batch"),
+    db: Annotated[
+        str | None,
+        typer.Option(help="SQLAlchemy database URL (default: sqlite file formcheck.db in --out)."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Parallel videos (default: all cores).")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address (HOST:6379); a local Ray when omitted."),
+    ] = None,
+    view: Annotated[
+        str, typer.Option(help="View of clips whose name does not say: auto, side, rear, front.")
+    ] = "auto",
+    capture_fps: Annotated[
+        float | None, typer.Option(help="Frame rate the clips were filmed at (slow motion).")
+    ] = None,
+    height: Annotated[float | None, typer.Option(help="Runner height in metres.")] = None,
+    speed: Annotated[float | None, typer.Option(help="Treadmill speed in km/h.")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Another MediaPipe pose_landmarker .task file.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+) -> None:
+    """Analyse a squad's clips in parallel, store every session, write squad and history pages.
+
+    Re-running the same command resumes: sessions already done (same clip contents) are
+    skipped. Exit code 0 when every video was analysed, 1 when some failed (listed).
+    """
+    from formcheck.batch.engines import EngineOptions
+    from formcheck.batch.inputs import Defaults
+    from formcheck.batch.runner import BatchConfig, run_batch
+
+    if engine not in ("local", "ray"):
+        raise FormcheckError(f"--engine must be local or ray, not {engine!r}")
+    if address and engine != "ray":
+        raise FormcheckError("--address is for --engine ray")
+    config = BatchConfig(
+        input=source,
+        out=out,
+        db_url=db,
+        defaults=Defaults(
+            view=_views_for(view, 1)[0],  # type: ignore[arg-type]
+            height_m=height,
+            treadmill_speed_kmh=speed,
+            capture_fps=capture_fps,
+        ),
+        engine=EngineOptions(engine=engine, workers=workers, address=address),  # type: ignore[arg-type]
+        model_path=str(model.resolve()) if model else None,
+    )
+    with _batch_progress(quiet) as update:
+        summary = run_batch(config, on_progress=update)
+    if not quiet:
+        _print_batch_summary(summary)
+    if summary.videos_failed:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _batch_progress(quiet: bool) -> Iterator[Callable[[Any], None] | None]:
+    """An overall progress bar: videos done, failed, time left."""
+    if quiet:
+        yield None
+        return
+    progress = Progress(
+        TextColumn("[bold]videos"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("done {task.fields[done]}, failed {task.fields[failed]}"),
+        TextColumn("{task.fields[skipped]}"),
+        TimeRemainingColumn(),
+        console=_stderr(),
+        transient=True,
+    )
+    task = progress.add_task("videos", total=None, done=0, failed=0, skipped="")
+
+    def update(p: Any) -> None:
+        progress.update(
+            task,
+            total=p.total or None,
+            completed=p.done + p.failed,
+            done=p.done,
+            failed=p.failed,
+            skipped=f"(skipped {p.skipped} already done)" if p.skipped else "",
+        )
+
+    with progress:
+        yield update
+
+
+def _print_batch_summary(summary: Any) -> None:
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]{summary.videos_done}[/] videos analysed, [bold]{summary.videos_failed}[/] "
+        f"failed, {summary.videos_skipped} skipped (already done); sessions: "
+        f"{summary.sessions_done} written, {summary.sessions_skipped} already done, "
+        f"{summary.sessions_failed} failed"
+    )
+    for source, message in summary.errors:
+        console.print(f"[red]failed[/] {source}: {message}", soft_wrap=True)
+    console.print(f"squad summary: {summary.squad_html} and {summary.squad_csv.name}")
+    console.print(f"database: {summary.db_url}")
+
+
+@app.command()
 def synth(
     out: Annotated[Path, typer.Argument(help="Output .mp4 (ground truth goes beside it).")],
     view: Annotated[str, typer.Option(help="side or rear.")] = "side",

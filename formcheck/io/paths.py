@@ -10,9 +10,14 @@ the name the uploader chose is never used as a path.
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 from formcheck.errors import UnsafePathError
+
+MAX_SLUG_CHARS = 64
+"""Longest folder name :func:`slug` makes."""
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -112,3 +117,31 @@ def upload_file_name(original_name: str, content_sha256: str) -> str:
     if suffix not in UPLOAD_SUFFIXES:
         suffix = ".mp4"
     return f"upload-{digest[:16]}{suffix}"
+
+
+def slug(name: str) -> str:
+    """A plain folder name for a free-form name (an athlete, a date).
+
+    Accents are dropped, every run of characters other than ASCII letters,
+    digits, ``.``, ``_`` and ``-`` becomes one ``_``, leading dots and
+    underscores are removed, and the result is at most
+    :data:`MAX_SLUG_CHARS` long. Different names can give the same slug; the
+    caller keeps folders apart.
+
+    Parameters
+    ----------
+    name : str
+        Any text.
+
+    Returns
+    -------
+    str
+        A non-empty name safe as one path component (``"unnamed"`` when
+        nothing usable is left).
+    """
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    text = _UNSAFE_CHARS.sub("_", text).strip("._-")[:MAX_SLUG_CHARS].rstrip("._-")
+    return text or "unnamed"
+
+
+__all__ = ["MAX_SLUG_CHARS", "safe_child", "slug", "upload_file_name"]

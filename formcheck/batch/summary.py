@@ -1,0 +1,364 @@
+"""Squad summary and athlete history as CSV and HTML text (pure; written by the runner).
+
+The squad table has one row per athlete (their latest session) and one
+column per key metric, each cell highlighted when a finding flagged it
+(``watch`` amber, ``act`` red). The history of an athlete lists every metric
+of every session with the change since the session before and whether that
+change exceeds the measurement uncertainty (:mod:`formcheck.store.history`).
+Every name from users is HTML-escaped, and CSV cells that a spreadsheet
+would run as a formula are quoted.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import math
+from collections.abc import Sequence
+
+from formcheck.store.access import FailureRecord, RosterEntry
+from formcheck.store.history import MetricValue, SessionSummary, history_rows
+
+SQUAD_METRICS: tuple[str, ...] = (
+    "cadence_spm",
+    "overstride_pct_leg",
+    "shank_angle_ic_deg",
+    "knee_flexion_ic_deg",
+    "knee_flexion_midstance_deg",
+    "trunk_lean_deg",
+    "vertical_oscillation_pct_leg",
+    "foot_strike_angle_deg",
+    "ground_contact_time_ms",
+    "duty_factor_pct",
+    "knee_valgus_fppa_deg",
+    "pelvic_drop_deg",
+    "step_width_pct_leg",
+)
+"""Metrics shown in the squad table, in this order (when anyone has them)."""
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
+table{border-collapse:collapse;font-size:.9rem}
+th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:right;white-space:nowrap}
+th{background:#f3f3f3;position:sticky;top:0}
+td.name,th.name,td.text{text-align:left}
+.watch{background:#fff3cd}
+.act{background:#f8d7da;font-weight:600}
+td.low{color:#777;font-style:italic}
+td.real{font-weight:600}
+td.noise{color:#777}
+.key span{display:inline-block;padding:.1rem .4rem;margin-right:.5rem}
+svg{background:#fafafa;border:1px solid #ddd;margin:.3rem}
+"""
+
+
+def _cell(text: object) -> str:
+    """A CSV cell that spreadsheets will not run as a formula."""
+    s = "" if text is None else str(text)
+    return "'" + s if s.startswith(_FORMULA_START) else s
+
+
+def _num(x: float | None, digits: int = 2) -> str:
+    return "" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _value_text(m: MetricValue | None) -> str:
+    if m is None or m.value is None or not math.isfinite(m.value):
+        return "-"
+    unc = f" ± {m.uncertainty:.1f}" if m.uncertainty is not None else ""
+    return f"{m.value:.1f}{unc}"
+
+
+def squad_columns(latest: Sequence[tuple[RosterEntry, SessionSummary]]) -> list[str]:
+    """Key metrics that at least one athlete's latest session measured.
+
+    Parameters
+    ----------
+    latest : sequence of tuple
+        ``(athlete, latest session)`` pairs.
+
+    Returns
+    -------
+    list of str
+        Metric names in :data:`SQUAD_METRICS` order.
+    """
+    return [
+        name
+        for name in SQUAD_METRICS
+        if any(
+            (m := s.metrics.get(name)) is not None
+            and m.value is not None
+            and m.status != "not_applicable"
+            for _, s in latest
+        )
+    ]
+
+
+def squad_csv(latest: Sequence[tuple[RosterEntry, SessionSummary]]) -> str:
+    """The squad table as CSV.
+
+    Parameters
+    ----------
+    latest : sequence of tuple
+        ``(athlete, latest session)`` pairs.
+
+    Returns
+    -------
+    str
+        Columns ``athlete, date, sessions, views, act, watch``, then per metric
+        ``<name>``, ``<name>_uncertainty``, ``<name>_status``, ``<name>_flag``.
+    """
+    cols = squad_columns(latest)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    header = ["athlete", "date", "sessions", "views", "act", "watch"]
+    for name in cols:
+        header += [name, f"{name}_uncertainty", f"{name}_status", f"{name}_flag"]
+    w.writerow(header)
+    for entry, s in latest:
+        flags = s.flags
+        row = [_cell(entry.name), s.date.isoformat(), entry.n_sessions, "+".join(s.views)]
+        row += [flags["act"], flags["watch"]]
+        for name in cols:
+            m = s.metrics.get(name)
+            row += (
+                [_num(m.value), _num(m.uncertainty), m.status, m.level or ""]
+                if m is not None
+                else ["", "", "", ""]
+            )
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def _metric_td(m: MetricValue | None) -> str:
+    if m is None or m.value is None or m.status == "not_applicable":
+        return "<td>-</td>"
+    classes = [m.level] if m.level else []
+    if m.status == "low_confidence":
+        classes.append("low")
+    title = f"{m.status}{'; flagged ' + m.level if m.level else ''}"
+    cls = f' class="{" ".join(classes)}"' if classes else ""
+    return f'<td{cls} title="{html.escape(title)}">{html.escape(_value_text(m))}</td>'
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
+    )
+
+
+def _failures_html(failures: Sequence[FailureRecord]) -> str:
+    if not failures:
+        return ""
+    items = "".join(
+        f"<li><b>{html.escape(f.athlete or '?')}</b> {html.escape(f.date or '')}: "
+        f"{html.escape(f.message)}</li>"
+        for f in failures
+    )
+    return f"<h2>Not analysed ({len(failures)})</h2><ul>{items}</ul>"
+
+
+def squad_html(
+    latest: Sequence[tuple[RosterEntry, SessionSummary]],
+    failures: Sequence[FailureRecord] = (),
+    history_links: dict[str, str] | None = None,
+    report_links: dict[str, str] | None = None,
+    units: dict[str, str] | None = None,
+) -> str:
+    """The squad table as a self-contained HTML page.
+
+    Parameters
+    ----------
+    latest : sequence of tuple
+        ``(athlete, latest session)`` pairs.
+    failures : sequence of FailureRecord
+        Inputs that could not be analysed, listed below the table.
+    history_links : dict of str to str, optional
+        Athlete name -> relative link to their history page.
+    report_links : dict of str to str, optional
+        Athlete name -> relative link to their latest session's report.
+    units : dict of str to str, optional
+        Metric name -> unit, for the header.
+
+    Returns
+    -------
+    str
+        HTML.
+    """
+    cols = squad_columns(latest)
+    links = history_links or {}
+    units = units or {}
+    head = "".join(
+        f"<th>{html.escape(n)}<br><small>{html.escape(units.get(n, ''))}</small></th>"
+        for n in cols
+    )
+    rows = []
+    for entry, s in latest:
+        flags = s.flags
+        name = html.escape(entry.name)
+        if entry.name in links:
+            name = f'<a href="{html.escape(links[entry.name])}">{name}</a>'
+        date = s.date.isoformat()
+        if entry.name in (report_links or {}):
+            date = f'<a href="{html.escape((report_links or {})[entry.name])}">{date}</a>'
+        cells = "".join(_metric_td(s.metrics.get(n)) for n in cols)
+        rows.append(
+            f'<tr><td class="name">{name}</td>'
+            f"<td>{date}</td>"
+            f"<td>{entry.n_sessions}</td><td class='text'>{html.escape('+'.join(s.views))}</td>"
+            f"<td class='{'act' if flags['act'] else ''}'>{flags['act']}</td>"
+            f"<td class='{'watch' if flags['watch'] else ''}'>{flags['watch']}</td>{cells}</tr>"
+        )
+    key = (
+        "<p class='key'>Latest session of each athlete; value ± uncertainty (95 % confidence of "
+        "the mean over strides). <span class='watch'>watch</span><span class='act'>act</span>"
+        "flagged by a finding; <i>grey italics</i>: low confidence.</p>"
+    )
+    table = (
+        "<table><thead><tr><th class='name'>athlete</th><th>date</th><th>sessions</th>"
+        f"<th>views</th><th>act</th><th>watch</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    return _page("Squad summary", key + table + _failures_html(failures))
+
+
+def history_csv(athlete: str, sessions: Sequence[SessionSummary]) -> str:
+    """An athlete's history as CSV: one row per session and metric.
+
+    Parameters
+    ----------
+    athlete : str
+        Athlete name.
+    sessions : sequence of SessionSummary
+        Their sessions.
+
+    Returns
+    -------
+    str
+        Columns ``athlete, date, metric, value, uncertainty, unit, status,
+        flag, change, change_uncertainty, verdict``.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(
+        ["athlete", "date", "metric", "value", "uncertainty", "unit", "status", "flag",
+         "change", "change_uncertainty", "verdict"]
+    )
+    for r in history_rows(sessions):
+        w.writerow(
+            [_cell(athlete), r.date.isoformat(), r.metric, _num(r.value), _num(r.uncertainty),
+             r.unit, r.status, r.level or "", _num(r.change.delta),
+             _num(r.change.uncertainty), r.change.verdict]
+        )
+    return buf.getvalue()
+
+
+def _chart(name: str, unit: str, points: list[tuple[str, float, float]]) -> str:
+    """A small SVG line chart with uncertainty bars; points are (date, value, unc)."""
+    w, h, pad = 320, 160, 34
+    lo = min(v - u for _, v, u in points)
+    hi = max(v + u for _, v, u in points)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 1, hi + 1
+    n = len(points)
+
+    def x(i: int) -> float:
+        return pad + (w - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
+
+    def y(v: float) -> float:
+        return h - pad + (lo - v) / (hi - lo) * (h - 2 * pad)
+
+    parts = [f'<svg width="{w}" height="{h}" role="img" aria-label="{html.escape(name)}">']
+    label = html.escape(f"{name} ({unit})")
+    parts.append(f'<text x="6" y="14" font-size="12">{label}</text>')
+    parts.append(f'<text x="2" y="{y(hi) + 4:.0f}" font-size="10">{hi:.3g}</text>')
+    parts.append(f'<text x="2" y="{y(lo) + 4:.0f}" font-size="10">{lo:.3g}</text>')
+    path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, (_, v, _) in enumerate(points))
+    parts.append(f'<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{path}"/>')
+    for i, (d, v, u) in enumerate(points):
+        parts.append(
+            f'<line x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{y(v - u):.1f}" y2="{y(v + u):.1f}" '
+            'stroke="#1f77b4"/>'
+            f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="#1f77b4"/>'
+            f'<text x="{x(i) - 26:.1f}" y="{h - 8}" font-size="9">{html.escape(d)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def history_charts(sessions: Sequence[SessionSummary]) -> str:
+    """SVG charts of the key metrics over sessions (value with uncertainty bars).
+
+    Parameters
+    ----------
+    sessions : sequence of SessionSummary
+        One athlete's sessions.
+
+    Returns
+    -------
+    str
+        HTML with one chart per key metric measured in at least one session.
+    """
+    charts = []
+    ordered = sorted(sessions, key=lambda s: s.date)
+    for name in SQUAD_METRICS:
+        pts = []
+        unit = ""
+        for s in ordered:
+            m = s.metrics.get(name)
+            if m is not None and m.value is not None and m.status != "not_applicable":
+                pts.append((s.date.isoformat(), m.value, m.uncertainty or 0.0))
+                unit = m.unit
+        if pts:
+            charts.append(_chart(name, unit, pts))
+    return "<div>" + "".join(charts) + "</div>"
+
+
+def history_html(athlete: str, sessions: Sequence[SessionSummary]) -> str:
+    """An athlete's history as a self-contained HTML page.
+
+    Parameters
+    ----------
+    athlete : str
+        Athlete name.
+    sessions : sequence of SessionSummary
+        Their sessions.
+
+    Returns
+    -------
+    str
+        Charts of the key metrics, then a table of every metric by session
+        with the change since the previous session and its verdict.
+    """
+    rows = []
+    for r in history_rows(sessions):
+        m = MetricValue(r.value, r.uncertainty, r.unit, r.status, r.level)
+        verdict_cls = "real" if r.change.is_real else "noise"
+        rows.append(
+            f"<tr><td>{r.date.isoformat()}</td><td class='name'>{html.escape(r.metric)}</td>"
+            f"{_metric_td(m)}<td class='text'>{html.escape(r.unit)}</td>"
+            f"<td class='text {verdict_cls}'>{html.escape(r.change.text(r.unit))}</td></tr>"
+        )
+    note = (
+        "<p>A change counts only when it is larger than the combined uncertainty of the two "
+        "sessions (√(u₁² + u₂²), 95 % confidence); smaller ones are <i>no clear change</i>.</p>"
+    )
+    table = (
+        "<table><thead><tr><th>date</th><th class='name'>metric</th><th>value</th><th>unit</th>"
+        f"<th>change since last session</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    return _page(f"History: {athlete}", note + history_charts(sessions) + table)
+
+
+__all__ = [
+    "SQUAD_METRICS",
+    "history_charts",
+    "history_csv",
+    "history_html",
+    "squad_columns",
+    "squad_csv",
+    "squad_html",
+]

@@ -1,0 +1,1 @@
+"""Results database of a squad: models, migrations, access and history queries."""

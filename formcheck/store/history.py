@@ -1,0 +1,274 @@
+"""An athlete's metrics over sessions, and whether a change is real (pure).
+
+Every metric carries an uncertainty: the 95 % confidence half-width of its
+mean over strides. The difference of two sessions' means has the combined
+half-width ``sqrt(u1**2 + u2**2)`` (independent errors). A change no larger
+than that is "no clear change": the coach should not read anything into it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+Verdict = Literal["increase", "decrease", "no clear change", "not comparable", "first session"]
+"""What a change since the previous session means."""
+
+COMPARABLE_STATUS = ("ok", "low_confidence")
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One metric of one session, as stored.
+
+    Attributes
+    ----------
+    value : float or None
+        Mean over strides.
+    uncertainty : float or None
+        95 % confidence half-width of the mean.
+    unit : str
+        Unit of value and uncertainty.
+    status : str
+        ``ok``, ``low_confidence`` or ``not_applicable``.
+    level : str or None
+        ``watch`` or ``act`` when a finding flagged it.
+    left, right : float or None
+        Per-side means of bilateral metrics.
+    """
+
+    value: float | None
+    uncertainty: float | None
+    unit: str
+    status: str
+    level: str | None = None
+    left: float | None = None
+    right: float | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """The change of one metric since the previous session.
+
+    Attributes
+    ----------
+    delta : float or None
+        Current minus previous value.
+    uncertainty : float or None
+        Combined uncertainty of the difference, ``sqrt(u1**2 + u2**2)``.
+    verdict : Verdict
+        ``increase``/``decrease`` when ``|delta|`` exceeds the combined
+        uncertainty, else ``no clear change``; ``not comparable`` when a value,
+        an uncertainty or a matching unit is missing; ``first session`` when
+        there is nothing before.
+    """
+
+    delta: float | None
+    uncertainty: float | None
+    verdict: Verdict
+
+    @property
+    def is_real(self) -> bool:
+        """True when the change exceeds the measurement uncertainty."""
+        return self.verdict in ("increase", "decrease")
+
+    def text(self, unit: str = "") -> str:
+        """The change in words, e.g. ``+4.1 ± 2.0 deg (increase)``.
+
+        Parameters
+        ----------
+        unit : str
+            Unit to print.
+
+        Returns
+        -------
+        str
+            A short description.
+        """
+        if self.delta is None:
+            return self.verdict
+        unc = f" ± {self.uncertainty:.1f}" if self.uncertainty is not None else ""
+        return f"{self.delta:+.1f}{unc} {unit}".rstrip() + f" ({self.verdict})"
+
+
+def combined_uncertainty(u1: float | None, u2: float | None) -> float | None:
+    """Uncertainty of a difference of two independent measurements.
+
+    Parameters
+    ----------
+    u1, u2 : float or None
+        The two uncertainties (same unit).
+
+    Returns
+    -------
+    float or None
+        ``sqrt(u1**2 + u2**2)``; None when either is missing or not finite.
+    """
+    if u1 is None or u2 is None or not (math.isfinite(u1) and math.isfinite(u2)):
+        return None
+    return math.hypot(u1, u2)
+
+
+def compare(previous: MetricValue | None, current: MetricValue) -> Change:
+    """Whether a metric really changed between two sessions.
+
+    Parameters
+    ----------
+    previous : MetricValue or None
+        The earlier session's value; None for the first session.
+    current : MetricValue
+        The later session's value.
+
+    Returns
+    -------
+    Change
+        The difference, its combined uncertainty and the verdict.
+    """
+    if previous is None:
+        return Change(None, None, "first session")
+    values = (previous.value, current.value)
+    if (
+        any(v is None or not math.isfinite(v) for v in values)
+        or previous.status not in COMPARABLE_STATUS
+        or current.status not in COMPARABLE_STATUS
+        or previous.unit != current.unit
+    ):
+        return Change(None, None, "not comparable")
+    assert current.value is not None and previous.value is not None
+    delta = current.value - previous.value
+    unc = combined_uncertainty(previous.uncertainty, current.uncertainty)
+    if unc is None:
+        return Change(delta, None, "not comparable")
+    if abs(delta) <= unc:
+        return Change(delta, unc, "no clear change")
+    return Change(delta, unc, "increase" if delta > 0 else "decrease")
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One stored session of an athlete.
+
+    Attributes
+    ----------
+    id : int
+        Database id.
+    date : datetime.date
+        Session date.
+    folder : str
+        Report folder.
+    views : tuple of str
+        Clip labels (``side``, ``rear`` ...).
+    metrics : mapping of str to MetricValue
+        Metrics by name.
+    findings : tuple of tuple
+        ``(rank, level, title)`` of each finding, best fix first.
+    """
+
+    id: int
+    date: dt.date
+    folder: str
+    views: tuple[str, ...]
+    metrics: Mapping[str, MetricValue]
+    findings: tuple[tuple[int, str, str], ...] = field(default=())
+
+    @property
+    def flags(self) -> dict[str, int]:
+        """Number of findings by level (``act``, ``watch``)."""
+        out = {"act": 0, "watch": 0}
+        for _, level, _ in self.findings:
+            out[level] = out.get(level, 0) + 1
+        return out
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One metric of one session with its change since the session before."""
+
+    date: dt.date
+    metric: str
+    value: float | None
+    uncertainty: float | None
+    unit: str
+    status: str
+    level: str | None
+    change: Change
+
+
+def history_rows(sessions: Sequence[SessionSummary]) -> list[HistoryRow]:
+    """Every metric of every session, with the change since the last session.
+
+    The previous value of a metric is the one from the latest earlier session
+    that has it.
+
+    Parameters
+    ----------
+    sessions : sequence of SessionSummary
+        One athlete's sessions (any order).
+
+    Returns
+    -------
+    list of HistoryRow
+        By date, then metric name in the order first seen.
+    """
+    rows: list[HistoryRow] = []
+    last: dict[str, MetricValue] = {}
+    for s in sorted(sessions, key=lambda s: s.date):
+        for name, m in s.metrics.items():
+            rows.append(
+                HistoryRow(
+                    date=s.date,
+                    metric=name,
+                    value=m.value,
+                    uncertainty=m.uncertainty,
+                    unit=m.unit,
+                    status=m.status,
+                    level=m.level,
+                    change=compare(last.get(name), m),
+                )
+            )
+            if m.value is not None and m.status in COMPARABLE_STATUS:
+                last[name] = m
+    return rows
+
+
+def compare_sessions(
+    a: SessionSummary, b: SessionSummary
+) -> list[tuple[str, MetricValue | None, MetricValue | None, Change]]:
+    """Two sessions side by side: each metric in either, with the change a -> b.
+
+    Parameters
+    ----------
+    a, b : SessionSummary
+        The earlier and the later session.
+
+    Returns
+    -------
+    list of tuple
+        ``(metric, value in a, value in b, change)``.
+    """
+    names = list(a.metrics) + [n for n in b.metrics if n not in a.metrics]
+    out = []
+    for name in names:
+        ma, mb = a.metrics.get(name), b.metrics.get(name)
+        if mb is None:
+            change = Change(None, None, "not comparable")
+        else:
+            change = compare(ma, mb) if ma is not None else Change(None, None, "not comparable")
+        out.append((name, ma, mb, change))
+    return out
+
+
+__all__ = [
+    "Change",
+    "HistoryRow",
+    "MetricValue",
+    "SessionSummary",
+    "Verdict",
+    "combined_uncertainty",
+    "compare",
+    "compare_sessions",
+    "history_rows",
+]

@@ -1,0 +1,1 @@
+"""Alembic migration environment of the formcheck results database (packaged)."""

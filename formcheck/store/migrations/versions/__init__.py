@@ -1,0 +1,1 @@
+"""Alembic revisions of the formcheck results database, oldest first."""

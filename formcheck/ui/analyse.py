@@ -185,20 +185,25 @@ def _pair_inputs(details: dict[str, Any], limit_mb: int) -> Inputs:
         "overstride and knee bend, the rear clip knee drift and pelvic drop; one report."
     )
     cols = st.columns(2)
-    uploads = [
-        col.file_uploader(
-            label, type=UPLOAD_TYPES, key=key, max_upload_size=limit_mb,
-            help=f"MP4, MOV, M4V or AVI, up to {limit_mb} MB.",
-        )
-        for col, label, key in (
-            (cols[0], "Side view clip", "fc_upload_side"),
-            (cols[1], "Rear view clip", "fc_upload_rear"),
-        )
-    ]
-    if any(u is None for u in uploads):
+    side = cols[0].file_uploader(
+        "Side view clip", type=UPLOAD_TYPES, key="fc_upload_side", max_upload_size=limit_mb,
+        help=f"MP4, MOV, M4V or AVI, up to {limit_mb} MB.",
+    )
+    other = cols[1].file_uploader(
+        "Rear view clip", type=UPLOAD_TYPES, key="fc_upload_rear", max_upload_size=limit_mb,
+        help=f"MP4, MOV, M4V or AVI, up to {limit_mb} MB.",
+    )
+    other_view = cols[1].radio(
+        "The second clip is filmed", ("rear", "front"), horizontal=True, key="fc_pair_view",
+        format_func={"rear": "from behind", "front": "from the front"}.__getitem__,
+    )
+    if side is None or other is None:
         return Inputs((), "upload both clips")
-    options = _options(details, limit_mb)
-    return Inputs(tuple(_upload_request(u, options) for u in uploads), "")
+    # Each slot says which view its clip is, as 'formcheck analyze --view side,rear' does.
+    return Inputs((
+        _upload_request(side, _options({**details, "view": "side"}, limit_mb)),
+        _upload_request(other, _options({**details, "view": other_view}, limit_mb)),
+    ), "")
 
 
 def _inputs() -> Inputs:

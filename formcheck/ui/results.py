@@ -63,6 +63,11 @@ def _header(result: AppResult) -> None:
         st.markdown(f"**{summary.name}**: {summary.text}")
         for warning in summary.warnings:
             st.warning(warning, icon=":material/warning:")
+    if "views" not in result.report and result.report.get("options", {}).get("view") == "auto":
+        st.caption(
+            "Wrong camera view? Choose it under Run details and press the button again: "
+            "the clip is not processed again."
+        )
     st.info(DISCLAIMER, icon=":material/health_and_safety:")
 
 
@@ -202,7 +207,10 @@ def _flagged(result: AppResult, rules: Rules) -> None:
     )
     flag = flags[int(idx)]
     try:
-        st.image(read_output(result.out_dir, flag.image), caption=flag.caption, width="stretch")
+        st.image(
+            read_output(result.out_dir, flag.image), caption=flag.caption, width="stretch",
+            output_format="PNG",
+        )
     except FormcheckError as exc:
         st.error(str(exc))
     label = flag.view or result.session.primary_label

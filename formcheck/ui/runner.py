@@ -3,11 +3,13 @@
 The steps are the CLI's ``analyze`` command: :func:`formcheck.pipeline.analyze`
 per clip, :func:`formcheck.session.make_session`, then
 :func:`formcheck.io.outputs.write_session` into a temporary output folder.
-What the app adds is a :class:`ResultStore`: each clip's analysis is kept
-under the SHA-256 of its bytes plus its options, and each written result
-under its clips, so a widget click, a re-upload of the same file or a sample
-chosen twice never runs pose estimation again. Nothing here imports
-Streamlit.
+What the app adds is a :class:`ResultStore`: each clip's pose tracks are
+kept under the SHA-256 of its bytes plus the options pose depends on, its
+analysis under the hash plus all options, and each written result under its
+clips, so a widget click, a re-upload of the same file, a sample chosen twice
+or a new height or speed never runs pose estimation again (a new height,
+speed or view re-runs only :func:`formcheck.pipeline.analyze_tracks`).
+Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
@@ -63,6 +65,16 @@ class ClipRequest:
     def key(self) -> str:
         """Cache key of the analysis: content hash plus options."""
         return f"{self.digest}:{self.options!r}"
+
+    @property
+    def pose_key(self) -> str:
+        """Cache key of the pose tracks: content hash plus what pose estimation depends on.
+
+        The view, height and speed only matter after pose, so changing them
+        re-runs :func:`formcheck.pipeline.analyze_tracks` on the cached tracks.
+        """
+        o = self.options
+        return f"{self.digest}:{o.model_path!r}:{o.capture_fps!r}:{o.limits!r}:{o.pose!r}"
 
 
 def session_key(clips: Sequence[ClipRequest]) -> str:
@@ -156,8 +168,18 @@ class ResultStore:
     """
 
     def __init__(self, max_analyses: int = 24, max_results: int = 8) -> None:
+        self._poses = _Lru(max_analyses)
         self._analyses = _Lru(max_analyses)
         self._results = _Lru(max_results)
+
+    def pose(self, key: str) -> Analysis | None:
+        """A cached analysis whose pose tracks match a pose key, if any."""
+        found: Analysis | None = self._poses.get(key)
+        return found
+
+    def put_pose(self, key: str, analysis: Analysis) -> None:
+        """Keep an analysis for its pose tracks."""
+        self._poses.put(key, analysis)
 
     def analysis(self, key: str) -> Analysis | None:
         """The cached analysis of a clip key, if any."""
@@ -187,7 +209,12 @@ def _analyse_clip(
 ) -> Analysis:
     cached = store.analysis(clip.key)
     if cached is None:
-        cached = pipeline.analyze(path, clip.options, model=model(), on_progress=progress)
+        posed = store.pose(clip.pose_key)
+        if posed is None:
+            cached = pipeline.analyze(path, clip.options, model=model(), on_progress=progress)
+            store.put_pose(clip.pose_key, cached)
+        else:  # same clip, other view/height/speed: no pose estimation
+            cached = pipeline.analyze_tracks(posed.raw, posed.video, clip.options)
         store.put_analysis(clip.key, cached)
     # The staged file's name means nothing to the user: show the name they know.
     return dataclasses.replace(cached, video={**cached.video, "file": clip.name})

@@ -512,7 +512,8 @@ def clean_error(message: str, replacements: Mapping[str, str]) -> str:
     for old in sorted(replacements, key=len, reverse=True):
         if old:
             message = message.replace(old, replacements[old])
-    return re.sub(r"'?/[^\s']*formcheck-upload-[^\s']*'?", "the upload", message)
+    message = re.sub(r"'?/[^\s']*formcheck-upload-[^\s']*'?", "the upload", message)
+    return re.sub(r"\[Errno -?\d+\] ", "", message)
 
 
 VIEW_TEXT: Mapping[str, str] = {

@@ -192,18 +192,18 @@ def _flagged(result: AppResult, rules: Rules) -> None:
     n = len(flags)
     if int(st.session_state.get("fc_flag", 0)) >= n:
         st.session_state["fc_flag"] = 0
-    row = st.columns([1, 6, 1], vertical_alignment="center")
-    row[0].button(
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.button(
         "Previous", icon=":material/chevron_left:", key="fc_flag_prev",
-        on_click=_step, args=("fc_flag", -1, n), width="stretch",
+        on_click=_step, args=("fc_flag", -1, n),
     )
-    row[2].button(
-        "Next", icon=":material/chevron_right:", icon_position="right", key="fc_flag_next",
-        on_click=_step, args=("fc_flag", 1, n), width="stretch",
-    )
-    idx = row[1].selectbox(
-        "Flagged frame", range(n), key="fc_flag", label_visibility="collapsed",
+    idx = row.selectbox(
+        "Flagged frame", range(n), key="fc_flag", label_visibility="collapsed", width="stretch",
         format_func=lambda i: f"{i + 1} of {n}: {flags[i].title} (frame {flags[i].frame})",
+    )
+    row.button(
+        "Next", icon=":material/chevron_right:", icon_position="right", key="fc_flag_next",
+        on_click=_step, args=("fc_flag", 1, n),
     )
     flag = flags[int(idx)]
     try:
@@ -246,17 +246,16 @@ def _scrubber(result: AppResult, label: str) -> None:
     n = len(reader)
     key = f"fc_scrub_{label}"
     st.session_state[key] = min(max(int(st.session_state.get(key, 0)), 0), n - 1)
-    row = st.columns([1, 6, 1], vertical_alignment="bottom")
-    row[0].button(
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    row.button(
         "Frame", icon=":material/chevron_left:", key=f"fc_prev_frame_{label}",
-        on_click=_step, args=(key, -1, n), width="stretch", help="Previous frame",
+        on_click=_step, args=(key, -1, n), help="Previous frame",
     )
-    row[2].button(
+    index = row.slider("Frame", 0, n - 1, key=key, width="stretch")
+    row.button(
         "Frame", icon=":material/chevron_right:", icon_position="right",
-        key=f"fc_next_frame_{label}", on_click=_step, args=(key, 1, n), width="stretch",
-        help="Next frame",
+        key=f"fc_next_frame_{label}", on_click=_step, args=(key, 1, n), help="Next frame",
     )
-    index = row[1].slider("Frame", 0, n - 1, key=key)
     try:
         frame = reader.read(int(index))
     except FormcheckError as exc:
@@ -275,7 +274,7 @@ def _video(result: AppResult) -> None:
     if len(labels) > 1:
         label = st.segmented_control(
             "Clip", labels, default=result.session.primary_label, required=True,
-            key="fc_video_label",
+            key="fc_video_label", format_func=lambda lb: f"{lb.replace('_', ' ')} clip",
         ) or labels[0]
     st.markdown("**Frame by frame**: drag the slider or step one frame at a time.")
     _scrubber(result, label)

@@ -206,11 +206,11 @@ def _flagged(result: AppResult, rules: Rules) -> None:
         on_click=_step, args=("fc_flag", 1, n),
     )
     flag = flags[int(idx)]
+    # The caption sits between the buttons and the image: the image's hover toolbar
+    # would otherwise cover the Next button.
+    st.caption(flag.caption)
     try:
-        st.image(
-            read_output(result.out_dir, flag.image), caption=flag.caption, width="stretch",
-            output_format="PNG",
-        )
+        st.image(read_output(result.out_dir, flag.image), width="stretch", output_format="PNG")
     except FormcheckError as exc:
         st.error(str(exc))
     label = flag.view or result.session.primary_label
@@ -261,11 +261,11 @@ def _scrubber(result: AppResult, label: str) -> None:
     except FormcheckError as exc:
         st.error(str(exc))
         return
-    st.image(
-        frame.image, width="stretch",
-        caption=f"Frame {frame.index} of {n - 1}, {frame.time_s:.2f} s "
-        "(left leg orange, right leg blue)",
+    st.caption(
+        f"Frame {frame.index} of {n - 1}, {frame.time_s:.2f} s "
+        "(left leg orange, right leg blue)"
     )
+    st.image(frame.image, width="stretch")
 
 
 def _video(result: AppResult) -> None:

@@ -16,6 +16,7 @@ import streamlit as st
 # Streamlit would print a bare string.)
 PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("formcheck.ui.analyse:analyse_page", "Analyse a run", ":material/directions_run:", "analyse"),
+    ("formcheck.ui.coach:coach_page", "Coach: squad history", ":material/groups:", "coach"),
     ("formcheck.ui.about:about_page", "How it works", ":material/info:", "how-it-works"),
 )
 

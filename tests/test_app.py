@@ -292,3 +292,17 @@ def test_upload_limit_is_configurable_and_enforced(monkeypatch: pytest.MonkeyPat
     _upload(at, "fc_upload", "big.mp4", b"\0" * (1024**2 + 1))
     _go(at)
     assert len(at.error) == 1 and "over the 1 MB limit" in at.error[0].value
+
+
+def test_every_page_in_the_navigation_resolves() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("streamlit_app_pages", APP)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    titles = [title for _, title, _, _ in module.PAGES]
+    assert any("Coach" in t for t in titles) and any("Analyse" in t for t in titles)
+    for entry, title, _, path in module.PAGES:
+        assert callable(module._function(entry)), title
+    assert len({p for *_, p in module.PAGES}) == len(module.PAGES)

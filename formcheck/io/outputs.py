@@ -158,6 +158,7 @@ def write_session(
             session.primary, out, video_path=paths.get(label), write_tracks=write_tracks
         )
     out.mkdir(parents=True, exist_ok=True)
+    (out / REPORT_FILE).unlink(missing_ok=True)  # incomplete until rewritten last
     for label, analysis in session.analyses.items():
         write_analysis(
             analysis, out / label, video_path=paths.get(label), write_tracks=write_tracks

@@ -23,7 +23,7 @@ from formcheck.ui.present import (
     sample_title,
     upload_limit_mb,
 )
-from formcheck.ui.results import show_results
+from formcheck.ui.results import TABS, show_results
 from formcheck.ui.runner import AppResult, ClipRequest, ResultStore, run_analysis, session_key
 
 LOG = logging.getLogger(__name__)
@@ -260,23 +260,31 @@ def _run(inputs: Inputs) -> None:
             on_progress=bar.update, on_writing=bar.writing,
         )
     except FormcheckError as exc:
-        st.session_state["fc_error"] = str(exc)
+        _fail(str(exc))
     except Exception as exc:  # an internal failure: one message, details in the server log
         LOG.exception("analysis failed")
-        st.session_state["fc_error"] = (
+        _fail(
             f"formcheck failed inside while analysing this clip ({type(exc).__name__}). "
             "Try another clip; if it happens again, please report it with the clip."
         )
     else:
         _show(result)
-    finally:
-        st.session_state.pop("fc_pending", None)
-        bar.clear()
+    # A rerun requested mid-analysis (a widget changed) interrupts it with Streamlit's
+    # own exception; the request stays pending and restarts if the inputs are unchanged.
+    bar.clear()
+
+
+def _fail(message: str) -> None:
+    st.session_state.pop("fc_pending", None)
+    st.session_state.pop("fc_result", None)
+    st.session_state["fc_error"] = message
 
 
 def _show(result: AppResult) -> None:
-    st.session_state["fc_result"] = result
+    st.session_state.pop("fc_pending", None)
     st.session_state.pop("fc_error", None)
+    st.session_state["fc_result"] = result
+    st.session_state["fc_tab"] = TABS[0]
     for key in [k for k in st.session_state if str(k).startswith(("fc_flag", "fc_scrub"))]:
         del st.session_state[key]
 

@@ -260,9 +260,9 @@ def bad_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("notes.mp4", "cannot open notes.mp4 as a video"),
+        ("notes.mp4", "it is a text file, not a video"),
         ("empty.mp4", "no runner found in empty.mp4"),
-        ("short.mp4", "no runner found in short.mp4"),
+        ("short.mp4", "too short for two strides"),
     ],
 )
 def test_bad_input_gives_one_message_and_the_app_keeps_working(

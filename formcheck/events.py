@@ -486,11 +486,12 @@ def descent_stop_time(
     the downward speed ``v = dy/dt`` of the lowest foot point rises to a peak
     during the descent and collapses when the foot meets the belt. Contact is
     the first time after the peak where ``v`` falls to
-    ``v_st + DESCENT_STOP_FRAC * (v_peak - v_st)``, ``v_st`` being the median
-    speed over the second half of the stance run (about 0 from the side;
-    positive from behind,
-    where the belt carries the stance foot towards the camera and down in the
-    image). Linear interpolation of ``v`` gives sub-frame timing.
+    ``v_st + DESCENT_STOP_FRAC * (v_peak - v_st)``, ``v_st`` being the speed
+    of the foot in stance: the belt drift when known (rear and front views;
+    positive from behind, where the belt carries the stance foot towards the
+    camera and down in the image; counted as 0 from the front, where it moves
+    up), else the median speed over the second half of the stance run (about
+    0 from the side). Linear interpolation of ``v`` gives sub-frame timing.
 
     Unlike a height threshold or a two-line fit, it does not need the stance
     level, so it is insensitive to keypoint offsets (MediaPipe's heel sits
@@ -525,11 +526,12 @@ def descent_stop_time(
     ts, ys = t[idx][ok], y[idx][ok]
     v = np.gradient(ys, ts)
     k_peak = int(np.argmax(v))
-    v_st = (
-        trend
-        if trend is not None
-        else _stance_trend(t, y, int(t.searchsorted(ts[k_peak])), stance_end or hi)
-    )
+    if trend is not None:
+        # A stance foot moving up the image (front view: the belt carries it
+        # away) still stops descending first: measure the drop from 0 then.
+        v_st = max(trend, 0.0)
+    else:
+        v_st = _stance_trend(t, y, int(t.searchsorted(ts[k_peak])), stance_end or hi)
     v_peak = float(v[k_peak])
     if v_peak <= max(v_st, 0.0):
         return None
@@ -638,6 +640,8 @@ def _foot_stances(
                     t, low, lo, min(b, a + 2 * n_ground), b, trend=drift if drift else None
                 )
             )
+            if t_ic is not None and np.sum(t > t_ic) < n_ground:
+                t_ic = None  # the clip ends before the foot is seen to stay down
         if b < n - 1 and np.isfinite(low[b + 1]):
             if drift:
                 # The widened tolerance lets the run outlast the contact: search

@@ -8,26 +8,39 @@ Method (default, ``"foot_height"``), for every view:
 2. **Step period** :func:`estimate_step_period`: autocorrelation of the
    difference of the two feet's heights (one stride per period), resampled
    on a uniform time grid because phone video has a variable frame rate.
-3. **Stance runs.** For each foot, the lowest foot point (``max`` of heel and
-   toe ``y``, image ``y`` points down) is compared with its local ground
-   level (running maximum over one stride, so far-foot perspective, tilted
-   cameras and slow drift do not matter). Frames within a tolerance of the
-   ground (``max(8 % leg length, 3 x noise)``) form stance runs.
+3. **Stance runs.** Each foot point (heel, toe) is compared with its own
+   ground level, the running maximum of its image ``y`` over about two steps
+   (``y`` points down; far-foot perspective, tilted cameras and slow drift
+   do not matter); the foot's contact signal :func:`contact_y` is the
+   larger of the two, so a toe that swings low in late swing while the
+   heel is still in the air is not a landing. Frames within a tolerance of
+   the ground (``max(8 % leg length, 3 x noise)``) form stance runs. In rear
+   and front views the belt carries the stance foot towards or away from
+   the camera (:func:`formcheck.view.stance_drift`); the tolerance grows by
+   that drift over a typical contact.
 4. **Sub-frame contact** :func:`descent_stop_time`: the instant the foot
    stops descending (its downward speed falls back towards the stance
-   trend, which is not zero from behind where the belt carries the foot
-   down the image), refined by intersecting the descent and stance lines.
-   Toe-off is the break of a two-segment fit at the end of the run.
-5. **Regular sequence** :func:`select_periodic`: the contacts of both feet
+   trend), refined by intersecting the descent and stance lines; a contact
+   needs a few frames after it (a descent cut by the clip's end is not a
+   contact). Toe-off is the break of a two-segment fit at the end of the
+   run.
+5. **Side views: horizontal anchor** :func:`anchor_contacts`. Pose models
+   track the foot's large horizontal swing far better than the last pixels
+   of its descent, which they often blur or jump across at touchdown. Each
+   contact is re-timed to the foot's most forward position relative to the
+   hip (the initial-contact rule of Zeni et al. 2008), plus one lag per
+   clip: the median over all steps of (vertical contact - forward extreme),
+   at least 0 because a foot on the belt cannot move forward any more.
+6. **Regular sequence** :func:`select_periodic`: the contacts of both feet
    are merged, the most regular sequence for the step period is kept
    (dynamic programming), feet are assigned by strict alternation (phase by
    the majority of the repaired labels) and contacts the trajectories missed
    are placed by the rhythm and flagged ``estimated``.
 
-``"zeni"`` (side views only) implements Zeni et al. (2008): initial contact
-at the maxima of the heel-minus-pelvis horizontal distance, toe-off at the
-minima of toe-minus-pelvis. It is kept for comparison; see
-``docs/metrics-methods.md`` for why it is not the default in running.
+``"zeni"`` (side views only) is Zeni et al. (2008) alone: initial contact at
+the maxima of the heel-minus-pelvis horizontal distance, toe-off at the
+minima of toe-minus-pelvis. See ``docs/metrics-methods.md`` for the measured
+trade-offs.
 """
 
 from __future__ import annotations
@@ -955,7 +968,7 @@ def detect_events(
         for s in _foot_stances(t, _foot_ys(fixed, side, window), side, period, leg, drift=drift)
     ]
     if view.view == "side":
-        facing = view.facing or estimate_facing(fixed)[0]
-        if facing is not None:
-            stances = anchor_contacts(fixed, stances, 1 if facing == "right" else -1, period)
+        faces = view.facing or estimate_facing(fixed)[0]
+        if faces is not None:
+            stances = anchor_contacts(fixed, stances, 1 if faces == "right" else -1, period)
     return _to_events(fixed, _alternate(stances, period))

@@ -1009,7 +1009,11 @@ def observe(
     band = adapted_band(rule, context)
     sides: dict[str, float] = {}
     if rule.judge == "sides":
-        sides = {s: v for s, v in (("left", metric.left), ("right", metric.right)) if _usable(v)}
+        sides = {
+            s: float(v)
+            for s, v in (("left", metric.left), ("right", metric.right))
+            if v is not None and math.isfinite(v)
+        }
     if sides:
         levels = {s: band.level(v) for s, v in sides.items()}
         out = [s for s, lv in levels.items() if lv != "good"]

@@ -467,8 +467,8 @@ def apply_leg_repair(ds: xr.Dataset, rep: LegRepair) -> tuple[xr.Dataset, int]:
     out = ds.copy(deep=True)
     kp = list(ds["keypoints"].values)
     names = [f"{side}_{stem}" for side in ("left", "right") for stem in SWAP_KEYPOINTS]
-    dst = [kp.index(n) for n in names]
-    src = [kp.index(mirror_name(n)) for n in names]
+    dst = np.array([kp.index(n) for n in names])
+    src = np.array([kp.index(mirror_name(n)) for n in names])
     k = len(SWAP_KEYPOINTS)
     left_idx, right_idx = dst[1:k], dst[k + 1 :]  # the hips are never dropped
     for var in ("position", "confidence", "world_position"):

@@ -8,31 +8,44 @@ Method (default, ``"foot_height"``), for every view:
 2. **Step period** :func:`estimate_step_period`: autocorrelation of the
    difference of the two feet's heights (one stride per period), resampled
    on a uniform time grid because phone video has a variable frame rate.
-3. **Stance runs.** For each foot, the lowest foot point (``max`` of heel and
-   toe ``y``, image ``y`` points down) is compared with its local ground
-   level (running maximum over one stride, so far-foot perspective, tilted
-   cameras and slow drift do not matter). Frames within a tolerance of the
-   ground (``max(8 % leg length, 3 x noise)``) form stance runs.
+3. **Stance runs.** Each foot point (heel, toe) is compared with its own
+   ground level, the running maximum of its image ``y`` over about two steps
+   (``y`` points down; far-foot perspective, tilted cameras and slow drift
+   do not matter); the foot's contact signal :func:`contact_y` is the
+   larger of the two, so a toe that swings low in late swing while the
+   heel is still in the air is not a landing. Frames within a tolerance of
+   the ground (``max(8 % leg length, 3 x noise)``) form stance runs. In rear
+   and front views the belt carries the stance foot towards or away from
+   the camera (:func:`formcheck.view.stance_drift`); the tolerance grows by
+   that drift over a typical contact.
 4. **Sub-frame contact** :func:`descent_stop_time`: the instant the foot
    stops descending (its downward speed falls back towards the stance
-   trend, which is not zero from behind where the belt carries the foot
-   down the image), refined by intersecting the descent and stance lines.
-   Toe-off is the break of a two-segment fit at the end of the run.
-5. **Regular sequence** :func:`select_periodic`: the contacts of both feet
+   trend), refined by intersecting the descent and stance lines; a contact
+   needs a few frames after it (a descent cut by the clip's end is not a
+   contact). Toe-off is the break of a two-segment fit at the end of the
+   run.
+5. **Side views: horizontal anchor** :func:`anchor_contacts`. Pose models
+   track the foot's large horizontal swing far better than the last pixels
+   of its descent, which they often blur or jump across at touchdown. Each
+   contact is re-timed to the foot's most forward position relative to the
+   hip (the initial-contact rule of Zeni et al. 2008), plus one lag per
+   clip: the median over all steps of (vertical contact - forward extreme),
+   at least 0 because a foot on the belt cannot move forward any more.
+6. **Regular sequence** :func:`select_periodic`: the contacts of both feet
    are merged, the most regular sequence for the step period is kept
    (dynamic programming), feet are assigned by strict alternation (phase by
    the majority of the repaired labels) and contacts the trajectories missed
    are placed by the rhythm and flagged ``estimated``.
 
-``"zeni"`` (side views only) implements Zeni et al. (2008): initial contact
-at the maxima of the heel-minus-pelvis horizontal distance, toe-off at the
-minima of toe-minus-pelvis. It is kept for comparison; see
-``docs/metrics-methods.md`` for why it is not the default in running.
+``"zeni"`` (side views only) is Zeni et al. (2008) alone: initial contact at
+the maxima of the heel-minus-pelvis horizontal distance, toe-off at the
+minima of toe-minus-pelvis. See ``docs/metrics-methods.md`` for the measured
+trade-offs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -42,7 +55,7 @@ from scipy.ndimage import maximum_filter1d
 from formcheck.cleaning import orient_frontal_legs
 from formcheck.dataset import keypoint_xy, leg_length_px, validate_dataset
 from formcheck.landmarks import SIDES, Side
-from formcheck.view import ViewInfo, estimate_facing
+from formcheck.view import ViewInfo, estimate_facing, stance_drift
 
 EventKind = Literal["initial_contact", "toe_off"]
 EventMethod = Literal["foot_height", "zeni"]
@@ -64,6 +77,12 @@ PERIOD_TOL = 0.15
 """Step-to-step timing deviation, as a fraction of the step period, that costs half a contact."""
 SKIP_COST = 0.6
 """Cost of a missed contact between two kept ones (a kept contact is worth 1)."""
+CONTACT_FRACTION = 0.35
+"""Typical contact time as a fraction of the stride, to size the drift allowance."""
+ANCHOR_BEFORE = 0.5
+"""Side views: the foot's forward extreme is searched this many step periods before a contact..."""
+ANCHOR_AFTER = 0.5
+"""...and this many after."""
 HINGE_GRID = 50
 """Sub-divisions per frame of the initial-contact / toe-off time search."""
 
@@ -169,13 +188,56 @@ def foot_low_y(ds: xr.Dataset, side: Side) -> np.ndarray:
     return low
 
 
-def _foot_ys(ds: xr.Dataset, side: Side) -> dict[str, np.ndarray]:
-    """Image ``y`` of the heel, the toe and the lowest foot point of one foot."""
-    return {
-        "heel": keypoint_xy(ds, f"{side}_heel")[:, 1],
-        "toe": keypoint_xy(ds, f"{side}_foot_index")[:, 1],
-        "low": foot_low_y(ds, side),
-    }
+def _foot_ys(ds: xr.Dataset, side: Side, window: int) -> dict[str, np.ndarray]:
+    """Image ``y`` of the heel, the toe and the foot's contact signal (see :func:`contact_y`)."""
+    heel = keypoint_xy(ds, f"{side}_heel")[:, 1]
+    toe = keypoint_xy(ds, f"{side}_foot_index")[:, 1]
+    ankle = keypoint_xy(ds, f"{side}_ankle")[:, 1]
+    return {"heel": heel, "toe": toe, "low": contact_y(heel, toe, ankle, window)}
+
+
+def contact_y(heel: np.ndarray, toe: np.ndarray, ankle: np.ndarray, window: int) -> np.ndarray:
+    """How far the foot is from the ground, each point against its own ground level.
+
+    Every foot point has its own stance level (the pose model's heel sits
+    above the sole, the toe point at the tip): the running maximum of its
+    ``y`` over ``window`` frames. The foot's signal is the largest
+    ``y - level`` of heel and toe (0 when either rests on the ground,
+    negative in the air), plus the heel's median level to keep image units.
+    Comparing raw ``y`` instead would let a toe that swings low in late
+    swing (while the heel is still well above its own level) pass for a
+    landing foot. Frames with neither point use the ankle the same way.
+
+    Parameters
+    ----------
+    heel, toe, ankle : numpy.ndarray
+        Image ``y`` of the three points per frame (NaN where missing).
+    window : int
+        Frames over which the ground level is taken (about two steps).
+
+    Returns
+    -------
+    numpy.ndarray
+        The contact signal, image ``y`` units (down is +).
+    """
+    rel = []
+    for y in (heel, toe):
+        rel.append(y - _ground_level(y, window))
+    both = np.stack(rel, axis=1)
+    has = np.any(np.isfinite(both), axis=1)
+    out = np.full(heel.shape, np.nan)
+    out[has] = np.nanmax(both[has], axis=1)
+    fill = ~has & np.isfinite(ankle)
+    out[fill] = (ankle - _ground_level(ankle, window))[fill]
+    base = _nanmedian_level(heel, window)
+    return out + (base if np.isfinite(base) else 0.0)
+
+
+def _nanmedian_level(y: np.ndarray, window: int) -> float:
+    """Median ground level of one point (0 when never seen)."""
+    level = _ground_level(y, window)
+    level = level[np.isfinite(level)]
+    return float(np.median(level)) if level.size else 0.0
 
 
 def _uniform(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -424,7 +486,12 @@ def _stays_lowest(
 
 
 def descent_stop_time(
-    t: np.ndarray, y: np.ndarray, lo: int, hi: int, stance_end: int | None = None
+    t: np.ndarray,
+    y: np.ndarray,
+    lo: int,
+    hi: int,
+    stance_end: int | None = None,
+    trend: float | None = None,
 ) -> float | None:
     """Initial contact as the instant the foot stops descending.
 
@@ -432,11 +499,12 @@ def descent_stop_time(
     the downward speed ``v = dy/dt`` of the lowest foot point rises to a peak
     during the descent and collapses when the foot meets the belt. Contact is
     the first time after the peak where ``v`` falls to
-    ``v_st + DESCENT_STOP_FRAC * (v_peak - v_st)``, ``v_st`` being the median
-    speed over the second half of the stance run (about 0 from the side;
-    positive from behind,
-    where the belt carries the stance foot towards the camera and down in the
-    image). Linear interpolation of ``v`` gives sub-frame timing.
+    ``v_st + DESCENT_STOP_FRAC * (v_peak - v_st)``, ``v_st`` being the speed
+    of the foot in stance: the belt drift when known (rear and front views;
+    positive from behind, where the belt carries the stance foot towards the
+    camera and down in the image; counted as 0 from the front, where it moves
+    up), else the median speed over the second half of the stance run (about
+    0 from the side). Linear interpolation of ``v`` gives sub-frame timing.
 
     Unlike a height threshold or a two-line fit, it does not need the stance
     level, so it is insensitive to keypoint offsets (MediaPipe's heel sits
@@ -454,6 +522,10 @@ def descent_stop_time(
         Swing apex and end of the search window (inside the stance run).
     stance_end : int, optional
         Last frame of the stance run (default ``hi``), for the stance trend.
+    trend : float, optional
+        The stance trend ``v_st`` (px/s) when it is known (the belt drift of
+        a rear or front view, measured over all stances); otherwise it is
+        measured on this stance.
 
     Returns
     -------
@@ -467,7 +539,12 @@ def descent_stop_time(
     ts, ys = t[idx][ok], y[idx][ok]
     v = np.gradient(ys, ts)
     k_peak = int(np.argmax(v))
-    v_st = _stance_trend(t, y, int(t.searchsorted(ts[k_peak])), stance_end or hi)
+    if trend is not None:
+        # A stance foot moving up the image (front view: the belt carries it
+        # away) still stops descending first: measure the drop from 0 then.
+        v_st = max(trend, 0.0)
+    else:
+        v_st = _stance_trend(t, y, int(t.searchsorted(ts[k_peak])), stance_end or hi)
     v_peak = float(v[k_peak])
     if v_peak <= max(v_st, 0.0):
         return None
@@ -533,11 +610,15 @@ def _foot_stances(
     period: float,
     leg: float,
     method: ContactRule = "descent_stop",
+    drift: float = 0.0,
 ) -> list[_Stance]:
     """Stance periods of one foot track with sub-frame contact and toe-off times.
 
-    ``ys`` holds the image ``y`` of the foot's ``"heel"``, ``"toe"`` and
-    ``"low"`` (lowest of the two) points.
+    ``ys`` holds the image ``y`` of the foot's ``"heel"`` and ``"toe"`` and
+    its contact signal ``"low"``. ``drift`` (px/s) is how fast a stance foot
+    moves along image ``y`` (rear and front views: the belt carries it
+    towards or away from the camera); the ground tolerance grows by the
+    drift over a typical contact so that whole stances stay in the run.
     """
     dt = float(np.median(np.diff(t)))
     ys = {k: _fill_short_gaps(t, v, 0.25 * period) for k, v in ys.items()}
@@ -545,7 +626,7 @@ def _foot_stances(
     level = _ground_level(low, int(round(2 * period / dt)) + 1)
     tol0 = STANCE_TOL_LEG * leg
     sigma = _noise_sigma(low, level, tol0)
-    tol = max(tol0, NOISE_TOL_FACTOR * sigma)
+    tol = max(tol0, NOISE_TOL_FACTOR * sigma) + abs(drift) * CONTACT_FRACTION * 2 * period
     with np.errstate(invalid="ignore"):
         mask = np.isfinite(low) & (low >= level - tol)
     runs = _merge_runs(_runs(mask), t, 0.3 * period)
@@ -568,11 +649,22 @@ def _foot_stances(
             t_ic = (
                 _contact_time(t, feet, (lo, a, b), n_air, near, 0.1 * period, eps)
                 if method == "hinge"
-                else descent_stop_time(t, low, lo, min(b, a + 2 * n_ground), b)
+                else descent_stop_time(
+                    t, low, lo, min(b, a + 2 * n_ground), b, trend=drift if drift else None
+                )
             )
+            if t_ic is not None and np.sum(t > t_ic) < n_ground:
+                t_ic = None  # the clip ends before the foot is seen to stay down
         if b < n - 1 and np.isfinite(low[b + 1]):
-            idx = _window(n, b, n_ground, n_air)
-            t_to = _kink_time(t[idx], low[idx], max(t[b] - search, t[a]), t[b] + search)
+            if drift:
+                # The widened tolerance lets the run outlast the contact: search
+                # the lift-off over the second half of the run.
+                half = (a + b) // 2
+                idx = np.arange(max(0, half - 1), min(n, b + n_air + 1))
+                t_to = _kink_time(t[idx], low[idx], t[half], t[b] + search)
+            else:
+                idx = _window(n, b, n_ground, n_air)
+                t_to = _kink_time(t[idx], low[idx], max(t[b] - search, t[a]), t[b] + search)
         stances.append(_Stance(track=track, t_ic=t_ic, t_to=t_to, t_mid=float((t[a] + t[b]) / 2)))
     return stances
 
@@ -687,6 +779,105 @@ def _to_events(ds: xr.Dataset, stances: list[_Stance]) -> list[GaitEvent]:
     return sorted(events, key=lambda e: e.time_s)
 
 
+# ---------------------------------------------------------------- side-view timing
+
+
+def _extreme_time(t: np.ndarray, x: np.ndarray, lo: float, hi: float) -> float | None:
+    """Sub-frame time of the maximum of ``x`` in ``[lo, hi]``; None at the window's edge."""
+    idx = np.flatnonzero((t >= lo) & (t <= hi) & np.isfinite(x))
+    if idx.size < 3:
+        return None
+    k = int(idx[np.argmax(x[idx])])
+    if k in (idx[0], idx[-1]) or not (np.isfinite(x[k - 1]) and np.isfinite(x[k + 1])):
+        return None
+    a, b, c = x[k - 1], x[k], x[k + 1]
+    denom = a - 2 * b + c
+    frac = float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5)) if denom != 0 else 0.0
+    return float(np.interp(k + frac, np.arange(t.size), t))
+
+
+def foot_ahead(ds: xr.Dataset, side: Side, facing: int) -> np.ndarray:
+    """How far one foot (mean of heel and ankle) is ahead of the mid-hip, in pixels.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A cleaned pose dataset (side view).
+    side : {"left", "right"}
+        The foot.
+    facing : int
+        +1 when the runner faces image right, -1 when facing left.
+
+    Returns
+    -------
+    numpy.ndarray
+        Horizontal distance per frame, + ahead.
+    """
+    pelvis = (keypoint_xy(ds, "left_hip")[:, 0] + keypoint_xy(ds, "right_hip")[:, 0]) / 2
+    foot = (keypoint_xy(ds, f"{side}_heel")[:, 0] + keypoint_xy(ds, f"{side}_ankle")[:, 0]) / 2
+    return facing * (foot - pelvis)
+
+
+def anchor_contacts(
+    ds: xr.Dataset, stances: list[_Stance], facing: int, period: float
+) -> list[_Stance]:
+    """Side views: time each contact by the foot's forward extreme plus one common lag.
+
+    In a side view a pose model tracks the foot's horizontal swing, which is
+    large and smooth, far better than the last few pixels of its descent,
+    which the model often blurs or jumps across at touchdown. The foot's
+    most forward position relative to the hip (the initial-contact rule of
+    Zeni et al. 2008) is therefore a precise per-step anchor. It is not the
+    contact itself: the foot is pulled back briefly before it lands (swing
+    retraction). That lag is measured once per clip, as the median over all
+    steps of (vertical contact time - anchor), and added to every anchor:
+    the vertical signal sets the definition, the horizontal one the
+    step-to-step timing. The lag is at least 0, because a foot on the belt
+    cannot move forward any more: a vertical contact before the forward
+    extreme is a pose artefact (the model's heel point stops falling while
+    the foot is still rotating down).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A cleaned pose dataset (legs as repaired).
+    stances : list of _Stance
+        Stances of both foot tracks with vertical contact times.
+    facing : int
+        +1 facing image right, -1 facing left.
+    period : float
+        Step period in seconds.
+
+    Returns
+    -------
+    list of _Stance
+        The stances with re-timed contacts (unchanged without enough anchors).
+    """
+    t = _times(ds)
+    ahead = {side: foot_ahead(ds, side, facing) for side in SIDES}
+    anchors: list[float | None] = []
+    for st in stances:
+        if st.t_ic is None:
+            anchors.append(None)
+            continue
+        lo, hi = st.t_ic - ANCHOR_BEFORE * period, st.t_ic + ANCHOR_AFTER * period
+        anchors.append(_extreme_time(t, ahead[st.track], lo, hi))
+    lags = [
+        st.t_ic - a
+        for st, a in zip(stances, anchors, strict=True)
+        if a is not None and st.t_ic is not None and not st.estimated
+    ]
+    if len(lags) < 3:
+        return stances
+    lag = max(0.0, float(np.median(lags)))
+    # A contact the vertical signal missed (placed by the rhythm) is measured
+    # once its foot's forward extreme is seen.
+    return [
+        replace(st, t_ic=a + lag, estimated=False) if a is not None else st
+        for st, a in zip(stances, anchors, strict=True)
+    ]
+
+
 # ---------------------------------------------------------------- Zeni
 
 
@@ -764,9 +955,20 @@ def detect_events(
     if method == "zeni":
         facing = view.facing or estimate_facing(fixed)[0] or "right"
         stances = _zeni_stances(fixed, 1 if facing == "right" else -1, period)
-    else:
-        t = _times(fixed)
-        stances = [
-            s for side in SIDES for s in _foot_stances(t, _foot_ys(fixed, side), side, period, leg)
-        ]
+        return _to_events(fixed, _alternate(stances, period))
+    t = _times(fixed)
+    window = int(round(2 * period / float(np.median(np.diff(t))))) + 1
+    drift = 0.0
+    if view.view in ("rear", "front"):
+        moved = stance_drift(fixed)
+        drift = moved.median * leg if np.isfinite(moved.median) else 0.0
+    stances = [
+        s
+        for side in SIDES
+        for s in _foot_stances(t, _foot_ys(fixed, side, window), side, period, leg, drift=drift)
+    ]
+    if view.view == "side":
+        faces = view.facing or estimate_facing(fixed)[0]
+        if faces is not None:
+            stances = anchor_contacts(fixed, stances, 1 if faces == "right" else -1, period)
     return _to_events(fixed, _alternate(stances, period))

@@ -363,6 +363,9 @@ class Rules:
         Flagged frames per finding.
     top_fixes : int
         How many findings are the top fixes.
+    min_evidence : float
+        Least :attr:`Observation.evidence` for an out-of-band observation to
+        become a finding (or to count towards a pattern).
     """
 
     version: str
@@ -376,6 +379,7 @@ class Rules:
     confidence_weight: Mapping[str, float]
     max_flagged_frames: int = 3
     top_fixes: int = 3
+    min_evidence: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -428,6 +432,11 @@ class Observation:
         Strides (of the judged side(s)) outside the good band.
     n_judged : int
         Strides of the judged side(s).
+    evidence : float
+        Probability (0-1) that the true mean of the judged side(s) lies
+        outside the good band, from the stride-to-stride spread (one-sided
+        Student t; see :func:`band_evidence`). 0.5 for a mean on the band's
+        edge; 1 when the spread is unknown.
     """
 
     metric: str
@@ -445,6 +454,7 @@ class Observation:
     n_strides: int
     n_outside: int
     n_judged: int
+    evidence: float = 1.0
 
     @property
     def consistency(self) -> float:
@@ -499,6 +509,7 @@ class Observation:
             "n_outside": self.n_outside,
             "n_judged": self.n_judged,
             "consistency": round(self.consistency, 3),
+            "evidence": round(self.evidence, 3),
             "text": self.sentence(),
         }
 
@@ -695,7 +706,9 @@ def _source(sources: Mapping[str, Source], key: str, where: str) -> Source:
     return sources[key]
 
 
-def _item(raw: Mapping[str, Any], kind: str, sources: Mapping[str, Source], where: str) -> GuidanceItem:
+def _item(
+    raw: Mapping[str, Any], kind: str, sources: Mapping[str, Source], where: str
+) -> GuidanceItem:
     if not raw.get("text"):
         raise RulesError(f"{where}: guidance without text")
     return GuidanceItem(
@@ -851,10 +864,16 @@ def _parse_rules(rules_doc: Mapping[str, Any], guidance_doc: Mapping[str, Any]) 
         for key, t in guidance_doc.get("topics", {}).items()
     }
     general = tuple(
-        _item(g, "general", sources, "general") for g in guidance_doc.get("general", {}).get("items", [])
+        _item(g, "general", sources, "general")
+        for g in guidance_doc.get("general", {}).get("items", [])
     )
-    metrics = {name: _metric_rule(name, raw, sources) for name, raw in rules_doc.get("metrics", {}).items()}
-    patterns = tuple(_pattern_rule(pid, raw, sources) for pid, raw in rules_doc.get("patterns", {}).items())
+    metrics = {
+        name: _metric_rule(name, raw, sources)
+        for name, raw in rules_doc.get("metrics", {}).items()
+    }
+    patterns = tuple(
+        _pattern_rule(pid, raw, sources) for pid, raw in rules_doc.get("patterns", {}).items()
+    )
     for rule in metrics.values():
         if rule.scored and (rule.topic not in topics or rule.topic_high not in topics):
             raise RulesError(f"{rule.name}: unknown guidance topic {rule.topic!r}")
@@ -878,6 +897,7 @@ def _parse_rules(rules_doc: Mapping[str, Any], guidance_doc: Mapping[str, Any]) 
         ),
         max_flagged_frames=int(rules_doc.get("max_flagged_frames", 3)),
         top_fixes=int(rules_doc.get("top_fixes", 3)),
+        min_evidence=float(rules_doc.get("min_evidence", 0.8)),
     )
 
 
@@ -944,7 +964,77 @@ def _rows(metric: Metric, side: str | None) -> list[dict]:
     return rows
 
 
-def observe(metric: Metric, rule: MetricRule, context: RuleContext) -> Observation | None:
+def _mean_se(values: Sequence[float]) -> tuple[float, float, int]:
+    """Mean, standard error and count of finite values (SE NaN below two values)."""
+    v = [float(x) for x in values if _usable(x)]
+    n = len(v)
+    if n == 0:
+        return float("nan"), float("nan"), 0
+    mean = math.fsum(v) / n
+    if n < 2:
+        return mean, float("nan"), n
+    var = math.fsum((x - mean) ** 2 for x in v) / (n - 1)
+    return mean, math.sqrt(var / n), n
+
+
+def band_evidence(excess: float, se: float, n: int) -> float:
+    """Probability that a mean measured ``excess`` outside the good band truly lies outside it.
+
+    One-sided Student t with ``n - 1`` degrees of freedom: ``P(T < |excess| /
+    se)``. A value just past the band edge with a large stride-to-stride
+    spread is about a coin toss (0.5); one far out with a small spread is
+    near 1.
+
+    Parameters
+    ----------
+    excess : float
+        Distance of the mean outside the good band (0 inside).
+    se : float
+        Standard error of the mean.
+    n : int
+        Number of values behind the mean.
+
+    Returns
+    -------
+    float
+        In [0.5, 1] for a mean outside the band, 0 inside; 1 when the spread
+        is unknown (``n < 2`` or ``se`` not finite) and the mean is outside.
+    """
+    from scipy import stats  # noqa: PLC0415 (heavy import, only when judging)
+
+    if excess == 0:
+        return 0.0
+    if n < 2 or not math.isfinite(se):
+        return 1.0
+    if se <= 0:
+        return 1.0
+    return float(stats.t.cdf(abs(excess) / se, n - 1))
+
+
+def _asymmetry_evidence(value: float, band: Band, base: Metric | None) -> float:
+    """Evidence for an asymmetry (``|L - R| / mean(|L|, |R|) x 100``) outside its band.
+
+    Its standard error follows from the two sides' per-stride spreads in
+    the base metric: ``100 / D * sqrt(SE_L^2 + SE_R^2)``, ``D`` the mean of
+    the side magnitudes.
+    """
+    excess = band.excess(value)
+    if excess == 0:
+        return 0.0
+    if base is None:
+        return 1.0
+    sides = [_mean_se([r["value"] for r in _rows(base, s)]) for s in ("left", "right")]
+    (ml, sl, nl), (mr, sr, nr) = sides
+    denom = (abs(ml) + abs(mr)) / 2
+    if min(nl, nr) < 2 or not denom or not math.isfinite(sl + sr):
+        return 1.0
+    se = 100.0 / denom * math.hypot(sl, sr)
+    return band_evidence(excess, se, min(nl, nr))
+
+
+def observe(
+    metric: Metric, rule: MetricRule, context: RuleContext, base: Metric | None = None
+) -> Observation | None:
     """Judge one metric against its band.
 
     Parameters
@@ -955,6 +1045,9 @@ def observe(metric: Metric, rule: MetricRule, context: RuleContext) -> Observati
         Its rule.
     context : RuleContext
         Runner inputs for adaptive bands.
+    base : Metric, optional
+        For an asymmetry metric, the bilateral metric it compares
+        (``frames_from``), whose per-side spread sets the evidence.
 
     Returns
     -------
@@ -969,7 +1062,11 @@ def observe(metric: Metric, rule: MetricRule, context: RuleContext) -> Observati
     band = adapted_band(rule, context)
     sides: dict[str, float] = {}
     if rule.judge == "sides":
-        sides = {s: v for s, v in (("left", metric.left), ("right", metric.right)) if _usable(v)}
+        sides = {
+            s: float(v)
+            for s, v in (("left", metric.left), ("right", metric.right))
+            if v is not None and math.isfinite(v)
+        }
     if sides:
         levels = {s: band.level(v) for s, v in sides.items()}
         out = [s for s, lv in levels.items() if lv != "good"]
@@ -982,6 +1079,19 @@ def observe(metric: Metric, rule: MetricRule, context: RuleContext) -> Observati
         side = None
         judged = _rows(metric, None)
     n_outside = sum(1 for r in judged if band.level(float(r["value"])) != "good")
+    if base is not None:
+        evidence = _asymmetry_evidence(float(value), band, base)
+    elif side == "both":
+        # Both sides out of band: the weaker side's evidence.
+        evidence = min(
+            band_evidence(band.excess(m), se, n)
+            for m, se, n in (
+                _mean_se([r["value"] for r in _rows(metric, s)]) for s in ("left", "right")
+            )
+        )
+    else:
+        _, se, n = _mean_se([r["value"] for r in judged])
+        evidence = band_evidence(band.excess(float(value)), se, n)
     return Observation(
         metric=metric.name,
         label=rule.label,
@@ -998,6 +1108,7 @@ def observe(metric: Metric, rule: MetricRule, context: RuleContext) -> Observati
         n_strides=metric.n_strides,
         n_outside=n_outside,
         n_judged=len(judged),
+        evidence=evidence,
     )
 
 
@@ -1034,7 +1145,8 @@ def assess_confidence(obs: Observation) -> tuple[Confidence, tuple[str, ...]]:
     if obs.n_judged and obs.consistency < 0.5:
         conf = _lower(conf)
         reasons.append(
-            f"{obs.label}: only {obs.n_outside} of {obs.n_judged} strides were outside the good band"
+            f"{obs.label}: only {obs.n_outside} of {obs.n_judged} strides were outside "
+            "the good band"
         )
     return conf, tuple(reasons)
 
@@ -1204,10 +1316,12 @@ def _pattern_finding(
 
 def _rank(findings: Sequence[Finding], rules: Rules) -> tuple[Finding, ...]:
     def score(f: Finding) -> float:
+        evidence = max((o.evidence for o in f.observations), default=1.0)
         return (
             rules.severity_weight.get(f.severity, 1.0)
             * rules.level_weight.get(f.level, 1.0)
             * rules.confidence_weight.get(f.confidence, 0.5)
+            * evidence
         )
 
     scored = sorted(findings, key=lambda f: (-score(f), f.id))
@@ -1235,7 +1349,10 @@ def evaluate(
     -------
     tuple of Finding
         Ranked findings, best fix first. A metric that is not applicable, has
-        no value, is unscored or is inside its good band yields none.
+        no value, is unscored, is inside its good band, or is outside it with
+        less than ``rules.min_evidence`` (the stride-to-stride spread leaves
+        it as likely inside) yields none. Findings rank by severity x level x
+        confidence x evidence, so a noisy one does not outrank a clear one.
     """
     context = context or RuleContext()
     observations: dict[str, Observation] = {}
@@ -1243,7 +1360,8 @@ def evaluate(
         metric = metrics.get(name)
         if metric is None:
             continue
-        obs = observe(metric, rule, context)
+        base = metrics.get(rule.frames_from) if rule.frames_from else None
+        obs = observe(metric, rule, context, base)
         if obs is not None:
             observations[name] = obs
     findings: list[Finding] = []
@@ -1254,13 +1372,14 @@ def evaluate(
             for m in pattern.members
             if m in observations and m not in absorbed
             and _agrees(observations[m], pattern.member_direction.get(m, "any"))
+            and observations[m].evidence >= rules.min_evidence
         ]
         names = {o.metric for o in agreeing}
         if len(agreeing) >= pattern.min_agree and names & set(pattern.require_any):
             findings.append(_pattern_finding(pattern, agreeing, metrics, rules))
             absorbed |= names
     for name, obs in observations.items():
-        if name in absorbed or obs.level == "good":
+        if name in absorbed or obs.level == "good" or obs.evidence < rules.min_evidence:
             continue
         rule = rules.metrics[name]
         base = metrics.get(rule.frames_from) if rule.frames_from else None

@@ -491,10 +491,23 @@ def _foot_at_ic(ctx: _Context, ic: GaitEvent, point: str) -> np.ndarray:
 
 
 def _overstride(ctx: _Context) -> Metric:
-    """Heel ahead of mid-hip at initial contact, % leg length."""
+    """Heel ahead of mid-hip at initial contact, % leg length.
+
+    The heel's position at contact is the more forward of two estimates:
+    the cubic spline at the contact time and the early-stance line
+    (:func:`stance_line_at`). In a side view the contact sits at or just
+    after the heel's most forward position, so both err in the same
+    direction only: the low-pass filter rounds that turning point back,
+    which the spline inherits, and pose models drag the foot back towards
+    the other leg just after touchdown, which the early-stance line
+    inherits.
+    """
     rows = []
     for ic in _measured(ctx):
-        heel = _foot_at_ic(ctx, ic, "heel")
+        spline = _xy_at(ctx.ds, f"{ic.foot}_heel", ic.time_s)[0]
+        line = _foot_at_ic(ctx, ic, "heel")
+        found = [p for p in (spline, line) if np.isfinite(p[0])]
+        heel = max(found, key=lambda p: ctx.direction * p[0]) if found else spline
         hip = _mid(ctx.ds, "hip", ic.time_s)[0]
         rows.append(_row(ic, ctx.direction * (heel[0] - hip[0]) / ctx.leg_px * 100.0))
     return _summarise("overstride_pct_leg", rows)
@@ -704,7 +717,14 @@ def _medial_sign(ctx: _Context, foot: Side) -> float:
 
 
 def _fppa(ctx: _Context) -> Metric:
-    """Peak frontal plane projection angle during each stance."""
+    """Peak frontal plane projection angle during each stance.
+
+    The peak is taken in the direction the knee deviates during most of the
+    stance (the sign of the stance's median angle): the largest valgus angle
+    of a knee that caves in, the largest varus angle of one that bows out.
+    A largest-magnitude rule would let a one-frame pose glitch to the other
+    side stand for the whole stance.
+    """
     rows = []
     t_all = ctx.ds["time"].values
     for ic in _measured(ctx):
@@ -718,7 +738,7 @@ def _fppa(ctx: _Context) -> Metric:
         angle = fppa_deg(hip, knee, ankle, _medial_sign(ctx, ic.foot))
         if not np.any(np.isfinite(angle)):
             continue
-        k = int(np.nanargmax(np.abs(angle)))
+        k = int(np.nanargmax(angle) if np.nanmedian(angle) >= 0 else np.nanargmin(angle))
         frame = int(ctx.ds["frame"].values[np.argmin(np.abs(t_all - t[k]))])
         rows.append(
             {

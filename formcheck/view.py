@@ -13,10 +13,18 @@ Cues (all scale-free, medians over the frames where the points exist):
   behind or in front they are a shoulder-width apart (ratio about 0.6-1.0).
 * **Facing (side views)**: nose ahead of the ears, toes (``foot_index``) ahead
   of the heels. Each cue votes with the sign of its median offset.
-* **Front vs rear**: the face is visible in a front view (high visibility of
-  nose and eyes, nose between the shoulders) and hidden from behind (low
-  visibility). The left/right label order is *not* used: pose models often
-  label a back view as if it were a front view.
+* **Front vs rear**: pose models often take a runner seen from behind for
+  one seen from the front: they report a face on the back of the head and
+  label the legs as if the runner faced the camera, so neither the face nor
+  the left/right label order can be trusted. Motion can: a camera above the
+  belt sees the ground rise towards the horizon with distance, and the belt
+  carries each stance foot backwards, towards a rear camera (the ankle moves
+  *down* the image during stance) or away from a front camera (it moves
+  *up*). :func:`stance_drift` measures that speed over every stance; when it
+  is clear (:data:`DRIFT_MIN_Z`, :data:`DRIFT_MIN_SPEED`) it decides,
+  otherwise the face does (hidden face: rear; visible: front, with low
+  confidence). Overground, a runner
+  seen from behind shrinks over the clip and one seen from the front grows.
 * **Treadmill vs overground**: horizontal travel of the mid-hip over the clip
   relative to leg length, and change of body size (walking towards or away
   from the camera).
@@ -45,6 +53,18 @@ FACE_VISIBLE_MIN = 0.7
 """Median face visibility above which the face is taken as visible (front view)."""
 FACE_HIDDEN_MAX = 0.4
 """Median face visibility below which the face is taken as hidden (rear view)."""
+DRIFT_MIN_Z = 3.0
+"""Robust z-score of the stance-foot drift above which it decides front vs rear..."""
+DRIFT_MIN_SPEED = 0.1
+"""...when it is also at least this fast (leg lengths per second; a camera at hip
+height a few metres away sees about 0.5)."""
+DRIFT_MIN_STANCES = 6
+"""Fewer stances than this give no stance-drift evidence."""
+HIP_MEAN_WINDOW_S = 0.7
+"""Running-mean window (s) of the hip height; the hip is below it during stance."""
+DRIFT_TRIM = 0.2
+"""Fraction of each stance left out at either end when measuring the drift (foot
+labels and pose points are least reliable around contact and toe-off)."""
 OVERGROUND_MIN_TRAVEL = 1.0
 """Mid-hip horizontal travel, in leg lengths, above which the runner moves over ground."""
 OVERGROUND_MIN_SCALE_CHANGE = 0.25
@@ -168,6 +188,118 @@ def _nose_between_shoulders(ds: xr.Dataset) -> float:
     return float(np.mean((nose[ok] > lo) & (nose[ok] < hi)))
 
 
+@dataclass(frozen=True)
+class StanceDrift:
+    """Vertical image speed of the stance ankle, one value per stance.
+
+    Attributes
+    ----------
+    median : float
+        Median speed in leg lengths per second, + down the image (NaN when
+        there are no stances).
+    z : float
+        ``median / (1.4826 MAD / sqrt(n))``, a robust z-score of the median.
+    n : int
+        Number of stances measured.
+    """
+
+    median: float
+    z: float
+    n: int
+
+
+def _stance_runs(t: np.ndarray, hip_y: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of frames (start, stop) where the mid-hip is lower than its running mean.
+
+    The pelvis is lowest at midstance and highest in flight, so these runs
+    are the stances (of alternating feet), whatever the view.
+    """
+    ok = np.isfinite(hip_y)
+    if ok.sum() < 10:
+        return []
+    h = np.interp(t, t[ok], hip_y[ok])
+    dt = float(np.median(np.diff(t)))
+    size = max(3, int(round(HIP_MEAN_WINDOW_S / dt)))
+    kernel = np.ones(size) / size
+    padded = np.pad(h, size // 2, mode="edge")
+    mean = np.convolve(padded, kernel, mode="valid")[: h.size]
+    low = np.concatenate([[False], h > mean, [False]])
+    edges = np.flatnonzero(np.diff(low.astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= 3]
+
+
+def stance_drift(ds: xr.Dataset) -> StanceDrift:
+    """How fast the stance ankle moves up or down the image during stance.
+
+    For each stance (:func:`_stance_runs`), the stance leg is the one whose
+    ankle is lower in the image; the slope of a line fitted to its ankle
+    ``y`` over the middle of the stance (:data:`DRIFT_TRIM` left out at
+    either end) is its speed. On a treadmill filmed from behind by
+    a camera above the belt, the belt carries the stance foot towards the
+    camera: down the image, positive. From the front it moves away: up,
+    negative. From the side it stays level (about 0).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A cleaned pose dataset.
+
+    Returns
+    -------
+    StanceDrift
+        Median speed (leg lengths per second), its robust z-score and the
+        number of stances.
+    """
+    t = np.asarray(ds["time"].values, dtype=float)
+    leg = leg_length_px(ds)
+    hip_y = (keypoint_xy(ds, "left_hip")[:, 1] + keypoint_xy(ds, "right_hip")[:, 1]) / 2
+    ankles = {side: keypoint_xy(ds, f"{side}_ankle")[:, 1] for side in ("left", "right")}
+    slopes = []
+    if t.size >= 10 and np.isfinite(leg) and leg > 0:
+        for a, b in _stance_runs(t, hip_y):
+            means = {side: _nanmedian(y[a:b]) for side, y in ankles.items()}
+            if not all(np.isfinite(v) for v in means.values()):
+                continue
+            y = ankles["left"] if means["left"] > means["right"] else ankles["right"]
+            cut = int(round(DRIFT_TRIM * (b - a)))
+            lo, hi = (a + cut, b - cut) if b - a - 2 * cut >= 3 else (a, b)
+            sel = np.arange(lo, hi)[np.isfinite(y[lo:hi])]
+            if sel.size >= 3:
+                slopes.append(float(np.polyfit(t[sel], y[sel], 1)[0]) / leg)
+    v = np.asarray(slopes)
+    if v.size == 0:
+        return StanceDrift(float("nan"), 0.0, 0)
+    med = float(np.median(v))
+    mad = 1.4826 * float(np.median(np.abs(v - med)))
+    z = med / (mad / np.sqrt(v.size)) if mad > 0 else float(np.sign(med)) * np.inf
+    return StanceDrift(med, float(z), int(v.size))
+
+
+def size_change(ds: xr.Dataset) -> float:
+    """Relative change of torso length from the first to the last quarter of the clip.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+
+    Returns
+    -------
+    float
+        ``median(last quarter) / median(first quarter) - 1``: positive when
+        the runner comes closer, negative when moving away, 0 if unknown.
+    """
+    mid_hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
+    torso = np.linalg.norm(
+        (keypoint_xy(ds, "left_shoulder") + keypoint_xy(ds, "right_shoulder")) / 2 - mid_hip, axis=1
+    )
+    torso = torso[np.isfinite(torso)]
+    if torso.size < 4:
+        return 0.0
+    quarter = max(1, torso.size // 4)
+    return float(np.median(torso[-quarter:]) / np.median(torso[:quarter])) - 1.0
+
+
 def detect_setting(ds: xr.Dataset) -> tuple[Setting, str]:
     """Tell a treadmill clip from an overground one.
 
@@ -191,43 +323,46 @@ def detect_setting(ds: xr.Dataset) -> tuple[Setting, str]:
     if x.size < 2 or not np.isfinite(leg) or leg <= 0:
         return "treadmill", "too few hip points to measure travel; assuming a treadmill"
     travel = float(np.percentile(x, 95) - np.percentile(x, 5)) / leg
-    torso = np.linalg.norm(
-        (keypoint_xy(ds, "left_shoulder") + keypoint_xy(ds, "right_shoulder")) / 2 - mid_hip, axis=1
-    )
-    torso = torso[np.isfinite(torso)]
-    quarter = max(1, torso.size // 4)
-    scale = (
-        abs(float(np.median(torso[-quarter:]) / np.median(torso[:quarter])) - 1.0)
-        if torso.size >= 4
-        else 0.0
-    )
+    scale = abs(size_change(ds))
     moving = travel > OVERGROUND_MIN_TRAVEL or scale > OVERGROUND_MIN_SCALE_CHANGE
     setting: Setting = "overground" if moving else "treadmill"
     return setting, f"hip travel {travel:.2f} leg lengths, body size change {scale:.0%}"
 
 
-def _classify(ratio: float, face_vis: float, nose_between: float) -> tuple[ViewName, float]:
-    """Map the scale-free cues to a view and a confidence."""
-    if not np.isfinite(ratio):
-        return "unknown", 0.0
+def _is_frontal(ratio: float) -> tuple[bool, float]:
+    """Whether the width ratio says rear/front (else side) and the confidence of that."""
     if ratio < SIDE_MAX_WIDTH_RATIO:
-        return "side", float(np.clip(1.0 - ratio / SIDE_MAX_WIDTH_RATIO / 2, 0.5, 1.0))
-    frontal_conf = float(
-        np.clip(
-            (ratio - SIDE_MAX_WIDTH_RATIO) / (FRONTAL_MIN_WIDTH_RATIO - SIDE_MAX_WIDTH_RATIO),
-            0.3,
-            1.0,
-        )
-    )
+        return False, float(np.clip(1.0 - ratio / SIDE_MAX_WIDTH_RATIO / 2, 0.5, 1.0))
+    conf = (ratio - SIDE_MAX_WIDTH_RATIO) / (FRONTAL_MIN_WIDTH_RATIO - SIDE_MAX_WIDTH_RATIO)
+    return True, float(np.clip(conf, 0.3, 1.0))
+
+
+def _front_or_rear(
+    drift: StanceDrift, face_vis: float, nose_between: float, setting: Setting, scale: float
+) -> tuple[ViewName, float, str]:
+    """Front or rear from motion, with the face as the fallback; view, confidence, reason."""
+    if setting == "overground" and abs(scale) > OVERGROUND_MIN_SCALE_CHANGE:
+        view: ViewName = "rear" if scale < 0 else "front"
+        return view, 1.0, f"the runner {'moves away' if scale < 0 else 'comes closer'}"
     vis = face_vis if np.isfinite(face_vis) else 0.5
     between = nose_between if np.isfinite(nose_between) else 0.5
-    if vis >= FACE_VISIBLE_MIN and between >= 0.5:
-        return "front", frontal_conf
     if vis <= FACE_HIDDEN_MAX:
-        return "rear", frontal_conf
-    # Ambiguous face visibility: lean on it, but with less confidence.
+        return "rear", 1.0, "the face is hidden"
+    moved = (
+        f"the stance ankle moves {'down' if drift.median > 0 else 'up'} the image at "
+        f"{abs(drift.median):.2f} leg lengths/s over {drift.n} stances (z {drift.z:+.1f})"
+        if drift.n
+        else "no stances to measure the belt motion"
+    )
+    clear = abs(drift.z) >= DRIFT_MIN_Z and abs(drift.median) >= DRIFT_MIN_SPEED
+    if drift.n >= DRIFT_MIN_STANCES and clear:
+        view = "rear" if drift.z > 0 else "front"
+        return view, float(min(1.0, abs(drift.z) / (2 * DRIFT_MIN_Z))), moved
+    if vis >= FACE_VISIBLE_MIN and between >= 0.5:
+        return "front", 0.5, f"{moved}, unclear; a face is reported"
     mid = (FACE_VISIBLE_MIN + FACE_HIDDEN_MAX) / 2
-    return ("front" if vis > mid and between >= 0.5 else "rear"), frontal_conf * 0.6
+    view = "front" if vis > mid and between >= 0.5 else "rear"
+    return view, 0.3, f"{moved}, unclear; the face is half visible"
 
 
 def detect_view(ds: xr.Dataset) -> ViewInfo:
@@ -247,7 +382,6 @@ def detect_view(ds: xr.Dataset) -> ViewInfo:
     ratio = width_ratio(ds)
     face_vis = _face_visibility(ds)
     between = _nose_between_shoulders(ds)
-    view, conf = _classify(ratio, face_vis, between)
     setting, setting_reason = detect_setting(ds)
     facing: Facing | None = None
     reason = (
@@ -255,11 +389,18 @@ def detect_view(ds: xr.Dataset) -> ViewInfo:
         f"{face_vis:.2f}, nose between the shoulders in {between:.0%} of frames; "
         f"{setting_reason}"
     )
-    if view == "side":
-        facing, agree = estimate_facing(ds)
-        conf = conf * (0.5 + 0.5 * agree) if facing else conf * 0.5
-        reason += f"; nose and toes point {facing or 'nowhere clear'} ({agree:.0%} of frames)"
-    return ViewInfo(view=view, facing=facing, setting=setting, confidence=conf, reason=reason)
+    if not np.isfinite(ratio):
+        return ViewInfo("unknown", None, setting, 0.0, reason)
+    frontal, conf = _is_frontal(ratio)
+    if frontal:
+        view, certainty, why = _front_or_rear(
+            stance_drift(ds), face_vis, between, setting, size_change(ds)
+        )
+        return ViewInfo(view, None, setting, conf * certainty, f"{reason}; {view}: {why}")
+    facing, agree = estimate_facing(ds)
+    conf = conf * (0.5 + 0.5 * agree) if facing else conf * 0.5
+    reason += f"; nose and toes point {facing or 'nowhere clear'} ({agree:.0%} of frames)"
+    return ViewInfo(view="side", facing=facing, setting=setting, confidence=conf, reason=reason)
 
 
 def resolve_view(detected: ViewInfo, override: ViewOverride) -> ViewInfo:

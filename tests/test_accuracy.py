@@ -53,24 +53,19 @@ def _short(name: str, reason: str) -> Any:
     return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
 
 
-_POSE_LIMIT = "MediaPipe on this figure (see benchmarks/accuracy.py pose vs truth rows)"
-CADENCE_CASES = [
-    _short("side_normal", f"measured +1.97 spm; {_POSE_LIMIT}"),
-    "side_overstride",
-    _short("rear_valgus_right", f"measured -1.11 spm; {_POSE_LIMIT}"),
-]
+_POSE_LIMIT = "MediaPipe on this figure (benchmarks/accuracy.py: pose, pose@ev and truth rows)"
 TIMING_CASES = [
-    _short("side_normal", f"3 contacts missed, p95 2.35 frames; {_POSE_LIMIT}"),
-    _short("side_overstride", f"p95 2.14 frames (bound 2); {_POSE_LIMIT}"),
-    _short("rear_valgus_right", f"5 missed, 5 extra, median 3.3 frames; {_POSE_LIMIT}"),
+    _short("side_normal", f"median 1.39, p95 2.06 frames; {_POSE_LIMIT}"),
+    "side_overstride",
+    _short("rear_valgus_right", f"median 2.66, p95 4.09 frames, 1 missed; {_POSE_LIMIT}"),
 ]
 SHANK_CASES = [
-    _short("side_normal", f"shank error 18.6 deg; {_POSE_LIMIT}"),
-    _short("side_overstride", f"shank error > 3 deg; {_POSE_LIMIT}"),
+    _short("side_normal", f"shank error 13.0 deg; {_POSE_LIMIT}"),
+    _short("side_overstride", f"shank error 8.8 deg; {_POSE_LIMIT}"),
 ]
 
 
-@pytest.mark.parametrize("name", CADENCE_CASES)
+@pytest.mark.parametrize("name", SYNTH)
 def test_cadence_within_one_spm(scores: dict[str, dict[str, Any]], name: str) -> None:
     assert abs(scores[name]["cad_err"]) <= 1.0, scores[name]
 
@@ -90,14 +85,18 @@ def test_shank_angle_and_overstride(scores: dict[str, dict[str, Any]], name: str
     assert s["overstride"] <= 3.0, s
 
 
-@pytest.mark.xfail(
-    strict=True, reason="MediaPipe reports a frontal face for runners seen from behind: rear is taken for front"
-)
-def test_rear_fppa_per_leg_and_worse_side(scores: dict[str, dict[str, Any]]) -> None:
+def test_rear_view_is_recognised_and_worse_valgus_side_is_right(
+    scores: dict[str, dict[str, Any]],
+) -> None:
     s = scores["rear_valgus_right"]
     assert s["view_ok"], "the rear clip must be recognised as a rear view"
-    assert s["fppa_left"] <= 3.0 and s["fppa_right"] <= 3.0, s
     assert s["worse_ok"], s
+
+
+@pytest.mark.xfail(strict=True, reason=f"left leg 7.8 deg off; {_POSE_LIMIT}")
+def test_rear_fppa_per_leg(scores: dict[str, dict[str, Any]]) -> None:
+    s = scores["rear_valgus_right"]
+    assert s["fppa_left"] <= 3.0 and s["fppa_right"] <= 3.0, s
 
 
 @pytest.mark.parametrize("name", SYNTH)
@@ -116,6 +115,14 @@ def test_male_clip_cadence(male_run: Analysis, male_clip: Path) -> None:
     assert cad.status == "ok"
     assert cad.value is not None
     assert abs(cad.value - truth["cadence_spm"]["value"]) <= 1.0
+
+
+def test_male_clip_contact_timing(male_run: Analysis, male_clip: Path) -> None:
+    truth = json.loads(male_clip.with_name("treadmill_side_male.truth.json").read_text())
+    s = bench.score_real(male_run, truth)
+    assert (s["missed"], s["extra"]) == (0, 0), s
+    assert s["ic_med"] <= 1.0, s
+    assert s["ic_p95"] <= 2.0, s
 
 
 def test_overground_clip_is_not_a_confident_cadence(shared_dir: Path, model: Any) -> None:

@@ -32,7 +32,8 @@ def _runner(fps: float = 60.0, seconds: float = 4.0, step_hz: float = 1.4):
         pos[:, IDX[f"{side}_hip"]] = np.c_[np.full_like(t, 500.0), np.full_like(t, 400.0)]
         pos[:, IDX[f"{side}_knee"]] = np.c_[500 + 0.5 * swing, 520.0 - 0.5 * lift]
         for stem, dy in (("ankle", 640.0), ("heel", 655.0), ("foot_index", 660.0)):
-            pos[:, IDX[f"{side}_{stem}"]] = np.c_[500 + swing + (25 if stem == "foot_index" else 0), dy - lift]
+            toe = 25 if stem == "foot_index" else 0
+            pos[:, IDX[f"{side}_{stem}"]] = np.c_[500 + swing + toe, dy - lift]
     conf = np.full((t.size, N), 0.95)
     return pos, conf, t
 
@@ -64,7 +65,8 @@ def test_fill_gaps_is_bounded_in_real_time() -> None:
     knee = keypoint_xy(out, "left_knee")
     assert np.all(np.isfinite(knee[10:13]))
     assert np.all(np.isnan(knee[40:55]))
-    lin = np.interp(t[10:13], [t[9], t[13]], [pos[9, IDX["left_knee"], 0], pos[13, IDX["left_knee"], 0]])
+    ends = [pos[9, IDX["left_knee"], 0], pos[13, IDX["left_knee"], 0]]
+    lin = np.interp(t[10:13], [t[9], t[13]], ends)
     np.testing.assert_allclose(knee[10:13, 0], lin)
 
 

@@ -189,3 +189,26 @@ def test_fppa_sign() -> None:
     assert float(fppa_deg(hip, knee_medial_plus_x, ankle, 1.0)) == pytest.approx(
         2 * np.degrees(np.arctan(5 / 50))
     )
+
+
+def test_fppa_peak_ignores_a_glitch_to_the_other_side() -> None:
+    # One frame per stance with the knee thrown laterally (varus) must not
+    # stand for a stance whose knee caves in (valgus) the rest of the time.
+    r = Runner(view="rear", fps=60)
+    ds = make_runner(r)
+    events = detect_events(ds, side_view(r))
+    pos = ds["position"].values.copy()
+    names = list(ds["keypoints"].values)
+    t = ds["time"].values
+    knee = names.index("left_knee")
+    lateral = -1.0  # the left leg is on the image left from behind
+    for tc in r.contact_times("left"):
+        k = int(np.searchsorted(t, tc + 0.3 * r.duty * 2 * r.step_s))
+        if k < t.size:
+            pos[k, 0, knee, 0] += lateral * 0.15 * r.leg_px
+    glitched = ds.copy()
+    glitched["position"] = (ds["position"].dims, pos)
+    clean = compute_metrics(ds, side_view(r), events)["knee_valgus_fppa_deg"]
+    m = compute_metrics(glitched, side_view(r), events)["knee_valgus_fppa_deg"]
+    assert clean.left is not None and clean.left > 3.0
+    assert m.left == pytest.approx(clean.left, abs=0.5)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from fixtures.runner import Runner, make_runner
 
-from formcheck.dataset import from_arrays
-from formcheck.view import ViewInfo, detect_view, resolve_view
+from formcheck.dataset import from_arrays, leg_length_px
+from formcheck.view import ViewInfo, detect_view, resolve_view, stance_drift
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,33 @@ def test_resolve_view() -> None:
     assert (forced.view, forced.facing, forced.confidence) == ("rear", None, 1.0)
     assert "set by the user" in forced.reason
     assert resolve_view(detected, "side").facing == "left"
+
+
+@pytest.mark.parametrize("view", ["rear", "front"])
+def test_front_or_rear_from_belt_motion_when_a_face_is_reported(view: str) -> None:
+    # Pose models report a face on the back of the head; the belt motion decides.
+    r = Runner(view=view, face_visibility=0.99)
+    info = detect_view(make_runner(r, noise_px=3.0))
+    assert info.view == view, info.reason
+    assert "stance ankle moves" in info.reason
+
+
+def test_stance_drift_sign_and_side_view_is_flat() -> None:
+    r = Runner(view="rear")
+    rear = stance_drift(make_runner(r, noise_px=2.0))
+    front = stance_drift(make_runner(Runner(view="front"), noise_px=2.0))
+    side = stance_drift(make_runner(Runner(), noise_px=2.0))
+    assert rear.z > 2 and front.z < -2
+    assert rear.n >= 20 and front.n >= 20
+    # belt_drift leg lengths over one contact, in the runner's (hip-knee-ankle) leg lengths
+    contact_s = r.duty * 2 * r.step_s
+    leg = leg_length_px(make_runner(r))
+    assert rear.median == pytest.approx(r.belt_drift * r.leg_px / leg / contact_s, rel=0.15)
+    assert front.median == pytest.approx(-rear.median, rel=0.15)
+    assert abs(side.median) < 0.1 * rear.median
+
+
+def test_frontal_view_without_motion_or_clear_face_is_not_confident() -> None:
+    r = Runner(view="rear", face_visibility=0.99, belt_drift=0.0)
+    info = detect_view(make_runner(r, noise_px=3.0))
+    assert info.confidence <= 0.5

@@ -207,7 +207,8 @@ def _timeline(analysis: Analysis, frames: np.ndarray) -> _Timeline:
             v = r.get("value")
             if isinstance(v, int | float) and math.isfinite(v):
                 foot = r.get("foot", "")
-                live.append((int(r["frame"]), f"{name}:{foot}", f"{name} ({foot}): {v:.1f} {m.unit}"))
+                text = f"{name} ({foot}): {v:.1f} {m.unit}"
+                live.append((int(r["frame"]), f"{name}:{foot}", text))
     live.sort()
     return _Timeline(
         in_contact={k: tuple(v) for k, v in contact.items()},
@@ -326,7 +327,36 @@ def render_video_and_frames(
         raise
     if writer is not None:
         writer.close()
+    remove_stale_images(out, images)
     return images
+
+
+def remove_stale_images(out_dir: str | Path, keep: Mapping[str, bytes]) -> list[Path]:
+    """Delete flagged-frame PNGs of earlier runs from ``out_dir/images``.
+
+    Re-rendering a report folder (``formcheck report DIR`` or a second
+    ``analyze --out DIR``) may flag other frames than before; images that
+    the new report does not reference would otherwise linger next to it.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        The report folder.
+    keep : mapping of str to bytes
+        Images of this run, by path relative to ``out_dir``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    folder = Path(out_dir) / IMAGES_DIR
+    removed = []
+    for path in sorted(folder.glob("*.png")):
+        if f"{IMAGES_DIR}/{path.name}" not in keep:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def _fps(analysis: Analysis) -> float:

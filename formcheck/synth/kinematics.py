@@ -30,8 +30,8 @@ heel lands exactly ``overstride_pct_leg`` % of leg length ahead of the pelvis
 in 3D for both feet; in a side view perspective makes the *projected* value
 of the near foot about 2% (relative) larger and of the far foot 2% smaller,
 and the truth reports those projected values. The medial knee rotation per
-leg is solved so the projected rear-view FPPA peaks at exactly the requested
-value.
+leg is solved so the projected rear- or front-view FPPA peaks at exactly the
+requested value.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 EventKind = Literal["initial_contact", "toe_off"]
 
 CAMERA_DISTANCE_M = 3.5
-"""Distance from the camera to the runner's midplane (side) or pelvis (rear)."""
+"""Distance from the camera to the runner's midplane (side) or pelvis (rear, front)."""
 
 HEEL_ROCKER_END = 0.18
 """Fraction of stance at which the foot becomes flat after rolling about the heel."""
@@ -131,16 +131,16 @@ def body_for_style(style: Literal["a", "b"]) -> Body:
 
 @dataclass(frozen=True)
 class Camera:
-    """A level pinhole camera looking at the runner from the side or from behind.
+    """A level pinhole camera looking at the runner from the side, behind or in front.
 
     Attributes
     ----------
-    view : {"side", "rear"}
+    view : {"side", "rear", "front"}
         Camera placement.
     facing : {"left", "right"}
         Side view: image direction of the runner's forward ``+x``.
     distance_m : float
-        Distance to the runner's midplane (side) or to the pelvis (rear).
+        Distance to the runner's midplane (side) or to the pelvis (rear, front).
     height_m : float
         Camera height above the belt (the runner's mean hip height).
     focal_px, cx, cy : float
@@ -150,7 +150,7 @@ class Camera:
         Upright image size.
     """
 
-    view: Literal["side", "rear"]
+    view: Literal["side", "rear", "front"]
     facing: Literal["left", "right"]
     distance_m: float
     height_m: float
@@ -179,6 +179,9 @@ class Camera:
         if self.view == "rear":
             # Camera behind the runner looking along +x; runner's left (+z) is image left.
             return -z, up, x + self.distance_m
+        if self.view == "front":
+            # Camera in front looking along -x; runner's left (+z) is image right.
+            return z, up, self.distance_m - x
         if self.facing == "right":
             # A runner facing image right shows the camera their right (-z) side.
             return x, up, self.distance_m + z
@@ -209,8 +212,8 @@ class Camera:
 
     @property
     def direction(self) -> int:
-        """Image x direction of running: +1 facing right, -1 facing left, 0 rear."""
-        if self.view == "rear":
+        """Image x direction of running: +1 facing right, -1 facing left, 0 rear or front."""
+        if self.view in ("rear", "front"):
             return 0
         return 1 if self.facing == "right" else -1
 
@@ -517,8 +520,8 @@ def _stance_fraction(gait: Gait, side: Side, t: np.ndarray) -> np.ndarray:
 
 
 def _solve_valgus(gait: Gait, side: Side, target_deg: float) -> float:
-    """Medial knee rotation whose peak projected rear-view FPPA equals ``target_deg``."""
-    if target_deg == 0.0 or gait.camera.view != "rear":
+    """Medial knee rotation whose peak projected frontal-view FPPA equals ``target_deg``."""
+    if target_deg == 0.0 or gait.camera.view not in ("rear", "front"):
         return 0.0
     t = gait.first_ic_s[side] + gait.contact_s * np.linspace(0.0, 1.0, FPPA_SAMPLES)
 
@@ -757,18 +760,32 @@ def project_joints(camera: Camera, joints3d: dict[str, np.ndarray]) -> dict[str,
 
 
 def projected_fppa_deg(gait: Gait, side: Side, t: np.ndarray) -> np.ndarray:
-    """Rear-view FPPA of one leg from its projected joints, signed (+ = valgus)."""
+    """Frontal-view FPPA of one leg from its projected joints, signed (+ = valgus).
+
+    Uses the camera's view (rear or front) for the medial direction; a side
+    camera is treated as rear.
+    """
     leg = leg_joints(gait, side, t)
     cam = gait.camera
-    return fppa_deg(cam.project(leg["hip"]), cam.project(leg["knee"]), cam.project(leg["ankle"]), side)
+    view: Literal["rear", "front"] = "front" if cam.view == "front" else "rear"
+    return fppa_deg(
+        cam.project(leg["hip"]), cam.project(leg["knee"]), cam.project(leg["ankle"]), side, view
+    )
 
 
-def fppa_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, side: Side) -> np.ndarray:
-    """Frontal-plane projection angle from rear-view pixels (METRICS.md).
+def fppa_deg(
+    hip: np.ndarray,
+    knee: np.ndarray,
+    ankle: np.ndarray,
+    side: Side,
+    view: Literal["rear", "front"] = "rear",
+) -> np.ndarray:
+    """Frontal-plane projection angle from rear- or front-view pixels (METRICS.md).
 
     ``180 - interior hip-knee-ankle angle``, positive when the knee lies medial
     to the hip-ankle line. In a rear view the runner's left leg is on the
-    image's left, so medial is ``+x`` for the left leg and ``-x`` for the right.
+    image's left, so medial is ``+x`` for the left leg and ``-x`` for the right;
+    in a front view the other way round.
 
     Parameters
     ----------
@@ -776,6 +793,8 @@ def fppa_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, side: Side) -
         ``(n, 2)`` pixel positions.
     side : {"left", "right"}
         Leg.
+    view : {"rear", "front"}, default "rear"
+        Camera position.
 
     Returns
     -------
@@ -786,6 +805,8 @@ def fppa_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, side: Side) -
     frac = (knee[..., 1] - hip[..., 1]) / (ankle[..., 1] - hip[..., 1])
     line_x = hip[..., 0] + frac * (ankle[..., 0] - hip[..., 0])
     medial = 1.0 if side == "left" else -1.0
+    if view == "front":
+        medial = -medial
     return np.sign((knee[..., 0] - line_x) * medial) * flex
 
 

@@ -7,11 +7,11 @@ from typing import Literal
 
 from formcheck.errors import FormcheckError
 
-View = Literal["side", "rear"]
+View = Literal["side", "rear", "front"]
 Facing = Literal["left", "right"]
 Style = Literal["a", "b"]
 
-VIEWS: tuple[View, ...] = ("side", "rear")
+VIEWS: tuple[View, ...] = ("side", "rear", "front")
 FACINGS: tuple[Facing, ...] = ("left", "right")
 STYLES: tuple[Style, ...] = ("a", "b")
 
@@ -22,8 +22,10 @@ class SynthParams:
 
     Parameters
     ----------
-    view : {"side", "rear"}, default "side"
-        Camera perpendicular to the belt (``"side"``) or directly behind.
+    view : {"side", "rear", "front"}, default "side"
+        Camera perpendicular to the belt (``"side"``), directly behind, or
+        directly in front (the treadmill console is left out so it does not
+        hide the runner).
     facing : {"left", "right"}, default "right"
         Side view only: the image direction the runner faces. A runner facing
         right shows the camera their right side (their right leg is the near
@@ -37,7 +39,8 @@ class SynthParams:
         contact, in % of leg length, -10 to 30 (and reachable by the leg).
     valgus_left_deg, valgus_right_deg : float, default 0
         Peak frontal-plane projection angle of each knee during stance as seen
-        from behind, -25 to 25 (positive = knee medial, valgus).
+        from behind (rear view) or from the front (front view), -25 to 25
+        (positive = knee medial, valgus).
     trunk_lean_deg : float, default 7
         Forward trunk lean from vertical, -10 to 30.
     fps : float, default 30

@@ -188,20 +188,28 @@ _FACE_SHADE = (1.15, 0.5, 0.8, 0.8, 0.7, 0.7)
 """Brightness of box faces (top, bottom, back, front, sides) under overhead light."""
 
 
-def _treadmill_boxes() -> list[tuple[tuple[float, float, float], tuple[float, float, float], Colour]]:
-    """Boxes (lo, hi, colour) of the treadmill, in metres (belt top at y = 0)."""
-    dark, grey, rail, console = (48, 50, 56), (95, 98, 105), (175, 178, 185), (40, 42, 50)
-    return [
+def _treadmill_boxes(
+    console: bool = True,
+) -> list[tuple[tuple[float, float, float], tuple[float, float, float], Colour]]:
+    """Boxes (lo, hi, colour) of the treadmill, in metres (belt top at y = 0).
+
+    ``console=False`` leaves the console out (a front camera would otherwise
+    film the runner through it).
+    """
+    dark, grey, rail, console_colour = (48, 50, 56), (95, 98, 105), (175, 178, 185), (40, 42, 50)
+    boxes = [
         ((-0.98, -0.2, -0.42), (1.0, -0.005, 0.42), dark),  # deck body
         ((-0.98, -0.2, 0.25), (1.0, 0.012, 0.42), grey),  # left side cover
         ((-0.98, -0.2, -0.42), (1.0, 0.012, -0.25), grey),  # right side cover
         ((1.0, -0.2, -0.42), (1.3, 0.13, 0.42), dark),  # motor hood
         ((1.12, 0.1, 0.36), (1.18, 1.2, 0.42), rail),  # left upright
         ((1.12, 0.1, -0.42), (1.18, 1.2, -0.36), rail),  # right upright
-        ((1.02, 1.12, -0.36), (1.24, 1.38, 0.36), console),  # console
         ((0.5, 0.96, 0.38), (1.15, 1.0, 0.42), rail),  # left handrail (ahead of the hips)
         ((0.5, 0.96, -0.42), (1.15, 1.0, -0.38), rail),  # right handrail
     ]
+    if console:
+        boxes.append(((1.02, 1.12, -0.36), (1.24, 1.38, 0.36), console_colour))
+    return boxes
 
 
 def _fill_world_quad(img: np.ndarray, cam: Camera, quad: np.ndarray, colour: Colour) -> None:
@@ -235,6 +243,8 @@ def render_scene(params: SynthParams, gait: Gait) -> Scene:
     # Where the floor meets the wall (image row), from a point on that line.
     if cam.view == "rear":
         junction = np.array([[wall_dist + 1.5, floor_y, 0.0]])
+    elif cam.view == "front":
+        junction = np.array([[-(wall_dist + 1.5), floor_y, 0.0]])
     else:
         far_z = wall_dist if cam.facing == "right" else -wall_dist
         junction = np.array([[0.0, floor_y, far_z]])
@@ -266,7 +276,7 @@ def render_scene(params: SynthParams, gait: Gait) -> Scene:
     # Treadmill faces, far to near, with back-face culling.
     faces: list[tuple[float, np.ndarray, Colour]] = []
     cam_pos = _camera_position(cam)
-    for lo, hi, colour in _treadmill_boxes():
+    for lo, hi, colour in _treadmill_boxes(console=cam.view != "front"):
         centre = (np.array(lo) + np.array(hi)) / 2
         for face, shade in zip(_box_faces(lo, hi), _FACE_SHADE, strict=True):
             fc = face.mean(axis=0)
@@ -289,6 +299,8 @@ def render_scene(params: SynthParams, gait: Gait) -> Scene:
     lateral = (cols.astype(float) + 0.5 - cam.cx) * depth / cam.focal_px
     if cam.view == "rear":
         x_world = depth - cam.distance_m
+    elif cam.view == "front":
+        x_world = cam.distance_m - depth
     else:
         x_world = lateral * cam.direction
     period = 1200
@@ -309,6 +321,8 @@ def _camera_position(cam: Camera) -> np.ndarray:
     """World position of the camera centre."""
     if cam.view == "rear":
         return np.array([-cam.distance_m, cam.height_m, 0.0])
+    if cam.view == "front":
+        return np.array([cam.distance_m, cam.height_m, 0.0])
     z = -cam.distance_m if cam.facing == "right" else cam.distance_m
     return np.array([0.0, cam.height_m, z])
 
@@ -425,7 +439,7 @@ def draw_runner(img: np.ndarray, cam: Camera, gait: Gait, joints: dict[str, np.n
     mid_sh = 0.5 * (joints["left_shoulder"] + joints["right_shoulder"])
     axis = (mid_sh - mid_hip) / np.linalg.norm(mid_sh - mid_hip)
     scale = body.height_m / 1.78
-    t_dep = float(cam.depth(mid_hip)) + (0.03 if cam.view == "rear" else 0.0)
+    t_dep = float(cam.depth(mid_hip)) + (0.03 if cam.view in ("rear", "front") else 0.0)
 
     def torso(img: np.ndarray) -> None:
         shorts = np.concatenate([
@@ -460,6 +474,9 @@ def draw_runner(img: np.ndarray, cam: Camera, gait: Gait, joints: dict[str, np.n
                 p0 = head_c + np.array([-r_head, 0.02, 0.0])
                 draw_capsule(img, proj(p0), proj(p0 + np.array([-0.05, -0.16, 0.0])), rp * 0.28, palette.hair)
             return
+        if cam.view == "front":
+            _draw_face_front(img, cam, joints, head_c, rp, palette)
+            return
         if palette.ponytail:
             p0 = head_c + np.array([-r_head * 0.9, 0.03, 0.0])
             draw_capsule(img, proj(p0), proj(p0 + np.array([-0.07, -0.15, 0.0])), rp * 0.28, palette.hair)
@@ -477,6 +494,38 @@ def draw_runner(img: np.ndarray, cam: Camera, gait: Gait, joints: dict[str, np.n
     items.append((h_dep - 0.2, 3, head))
     for _, _, fn in sorted(items, key=lambda it: (-it[0], it[1])):
         fn(img)  # type: ignore[operator]
+
+
+def _draw_face_front(
+    img: np.ndarray,
+    cam: Camera,
+    joints: dict[str, np.ndarray],
+    head_c: np.ndarray,
+    rp: float,
+    palette: Palette,
+) -> None:
+    """The head seen from the front: ears, hair, face, eyes, nose and mouth."""
+    for side in SIDES:
+        draw_ball(img, cam.project(joints[f"{side}_ear"]), rp * 0.22, _scale(palette.skin, 0.92))
+    draw_ball(img, cam.project(head_c + np.array([0.0, 0.012, 0.0])), rp * 1.02, palette.hair)
+    face = cam.project(head_c + np.array([0.02, -0.018, 0.0]))
+    draw_ball(img, face, rp * 0.86, palette.skin)
+    eye_r = max(1, int(rp * 0.09))
+    for side in SIDES:
+        eye = cam.project(joints[f"{side}_eye"])
+        cv2.circle(img, (int(eye[0]), int(eye[1])), eye_r, (30, 25, 25), -1, cv2.LINE_AA)
+    nose = cam.project(joints["nose"])
+    draw_ball(img, nose, rp * 0.14, _scale(palette.skin, 0.9))
+    mouth = cam.project(joints["nose"] + np.array([0.0, -0.035, 0.0]))
+    half = rp * 0.22
+    cv2.line(
+        img,
+        (int(mouth[0] - half), int(mouth[1])),
+        (int(mouth[0] + half), int(mouth[1])),
+        (150, 70, 70),
+        max(1, int(rp * 0.06)),
+        cv2.LINE_AA,
+    )
 
 
 def _upright_to_stored(frame: np.ndarray, rotate: bool) -> np.ndarray:

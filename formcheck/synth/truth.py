@@ -2,7 +2,7 @@
 
 Every metric is computed from the *projected* pixel joints at the exact event
 time, with the definitions of ``docs/METRICS.md``. Sagittal measures
-(overstride, shank angle, knee flexion) are ``None`` for a rear view and FPPA
+(overstride, shank angle, knee flexion) are ``None`` for rear and front views and FPPA
 is ``None`` for a side view: a metric from the wrong view is not reported.
 """
 
@@ -100,7 +100,7 @@ def build_truth(params: SynthParams, gait: Gait, sim: Simulation) -> dict[str, A
     n = int(sim.times.size)
     contacts = [_contact_record(params, gait, e.foot, e.time_s) for e in sim.events if e.kind == "initial_contact"]
     fppa_peak: dict[str, float] | None = None
-    if params.view == "rear":
+    if params.view in ("rear", "front"):
         fppa_peak = {}
         for side in SIDES:
             values = [c["fppa_peak_deg"] for c in contacts if c["foot"] == side]

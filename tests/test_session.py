@@ -104,7 +104,12 @@ def test_combined_outputs_and_rerender(sample_dir, tmp_path, capsys):
     assert "side/annotated.mp4" in html
     before = (out / "report.json").read_text()
     assert main(["report", str(out), "-q"]) == 0
-    assert json.loads((out / "report.json").read_text())["metrics"] == json.loads(before)["metrics"]
+    after = json.loads((out / "report.json").read_text())
+    assert after["metrics"] == json.loads(before)["metrics"]
+    # Re-rendering keeps every image the combined report points to, from both clips.
+    again = [fr for f in after["findings"]["items"] for fr in f["frames"]]
+    assert again and all((out / fr["image"]).is_file() for fr in again)
+    assert {metrics[fr["metric"]]["source_view"] for fr in again} == {"side", "rear"}
 
 
 @pytest.mark.parametrize(

@@ -327,7 +327,6 @@ def render_video_and_frames(
         raise
     if writer is not None:
         writer.close()
-    remove_stale_images(out, images)
     return images
 
 

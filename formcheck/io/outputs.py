@@ -18,6 +18,7 @@ from formcheck.io.exports import (
     CSV_FILE,
     HTML_FILE,
     VIDEO_FILE,
+    remove_stale_images,
     render_video_and_frames,
     report_plots,
     write_html,
@@ -98,6 +99,7 @@ def write_analysis(
     findings = analysis_findings(analysis)
     report = build_report(analysis, findings)
     images = render_video_and_frames(analysis, findings, out, video_path)
+    remove_stale_images(out, images)
     write_per_stride_csv(out / CSV_FILE, report)
     video_file = out / VIDEO_FILE
     embed = video_file.is_file() and video_file.stat().st_size <= MAX_EMBEDDED_VIDEO_BYTES
@@ -182,6 +184,7 @@ def write_session(
                     analysis, own, out, paths.get(label), write_video=False
                 )
             )
+    remove_stale_images(out, images)
     write_per_stride_csv(out / CSV_FILE, report)
     primary_video = out / session.primary_label / VIDEO_FILE
     html = render_html(

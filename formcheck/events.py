@@ -291,25 +291,59 @@ def estimate_step_period(ds: xr.Dataset, *, min_spm: float = 30.0, max_spm: floa
     -------
     float
         Step period (half the stride period) in seconds; falls back to the
-        mid-hip vertical signal, then NaN.
+        mid-hip vertical signal (:func:`hip_step_period`), then NaN.
     """
     t = _times(ds)
     if t.size < 8:
         return float("nan")
     diff = foot_low_y(ds, "left") - foot_low_y(ds, "right")
+    period = _signal_period(t, diff, 2.0, min_spm, max_spm)
+    return period if np.isfinite(period) else hip_step_period(ds, min_spm=min_spm, max_spm=max_spm)
+
+
+def hip_step_period(
+    ds: xr.Dataset, *, min_spm: float = 30.0, max_spm: float = 300.0
+) -> float:
+    """Step period in seconds from the mid-hip's vertical bounce (one bounce per step).
+
+    Independent of the feet, whose points pose models track worst; used as
+    a fallback by :func:`estimate_step_period` and as a cross-check of the
+    cadence (:mod:`formcheck.metrics`). A runner whose two steps bounce
+    differently can show the stride instead; callers compare it with
+    another estimate.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+    min_spm, max_spm : float
+        Cadence search range in steps per minute.
+
+    Returns
+    -------
+    float
+        Step period in seconds, NaN when not found.
+    """
+    t = _times(ds)
+    if t.size < 8:
+        return float("nan")
     hip_y = (keypoint_xy(ds, "left_hip")[:, 1] + keypoint_xy(ds, "right_hip")[:, 1]) / 2
-    for signal, steps_per_period in ((diff, 2.0), (hip_y, 1.0)):
-        if np.sum(np.isfinite(signal)) < 8:
-            continue
-        grid, y = _uniform(t, signal)
-        dt = grid[1] - grid[0]
-        ac = _autocorr(y)
-        lo = int(np.floor(steps_per_period * 60.0 / max_spm / dt))
-        hi = int(np.ceil(steps_per_period * 60.0 / min_spm / dt))
-        lag = _first_strong_peak(ac, lo, hi)
-        if lag is not None:
-            return float(lag * dt / steps_per_period)
-    return float("nan")
+    return _signal_period(t, hip_y, 1.0, min_spm, max_spm)
+
+
+def _signal_period(
+    t: np.ndarray, signal: np.ndarray, steps_per_period: float, min_spm: float, max_spm: float
+) -> float:
+    """Step period (s) from the autocorrelation of a signal with ``steps_per_period`` steps."""
+    if np.sum(np.isfinite(signal)) < 8:
+        return float("nan")
+    grid, y = _uniform(t, signal)
+    dt = grid[1] - grid[0]
+    ac = _autocorr(y)
+    lo = int(np.floor(steps_per_period * 60.0 / max_spm / dt))
+    hi = int(np.ceil(steps_per_period * 60.0 / min_spm / dt))
+    lag = _first_strong_peak(ac, lo, hi)
+    return float(lag * dt / steps_per_period) if lag is not None else float("nan")
 
 
 # ---------------------------------------------------------------- stance runs

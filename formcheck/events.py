@@ -291,25 +291,59 @@ def estimate_step_period(ds: xr.Dataset, *, min_spm: float = 30.0, max_spm: floa
     -------
     float
         Step period (half the stride period) in seconds; falls back to the
-        mid-hip vertical signal, then NaN.
+        mid-hip vertical signal (:func:`hip_step_period`), then NaN.
     """
     t = _times(ds)
     if t.size < 8:
         return float("nan")
     diff = foot_low_y(ds, "left") - foot_low_y(ds, "right")
+    period = _signal_period(t, diff, 2.0, min_spm, max_spm)
+    return period if np.isfinite(period) else hip_step_period(ds, min_spm=min_spm, max_spm=max_spm)
+
+
+def hip_step_period(
+    ds: xr.Dataset, *, min_spm: float = 30.0, max_spm: float = 300.0
+) -> float:
+    """Step period in seconds from the mid-hip's vertical bounce (one bounce per step).
+
+    Independent of the feet, whose points pose models track worst; used as
+    a fallback by :func:`estimate_step_period` and as a cross-check of the
+    cadence (:mod:`formcheck.metrics`). A runner whose two steps bounce
+    differently can show the stride instead; callers compare it with
+    another estimate.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+    min_spm, max_spm : float
+        Cadence search range in steps per minute.
+
+    Returns
+    -------
+    float
+        Step period in seconds, NaN when not found.
+    """
+    t = _times(ds)
+    if t.size < 8:
+        return float("nan")
     hip_y = (keypoint_xy(ds, "left_hip")[:, 1] + keypoint_xy(ds, "right_hip")[:, 1]) / 2
-    for signal, steps_per_period in ((diff, 2.0), (hip_y, 1.0)):
-        if np.sum(np.isfinite(signal)) < 8:
-            continue
-        grid, y = _uniform(t, signal)
-        dt = grid[1] - grid[0]
-        ac = _autocorr(y)
-        lo = int(np.floor(steps_per_period * 60.0 / max_spm / dt))
-        hi = int(np.ceil(steps_per_period * 60.0 / min_spm / dt))
-        lag = _first_strong_peak(ac, lo, hi)
-        if lag is not None:
-            return float(lag * dt / steps_per_period)
-    return float("nan")
+    return _signal_period(t, hip_y, 1.0, min_spm, max_spm)
+
+
+def _signal_period(
+    t: np.ndarray, signal: np.ndarray, steps_per_period: float, min_spm: float, max_spm: float
+) -> float:
+    """Step period (s) from the autocorrelation of a signal with ``steps_per_period`` steps."""
+    if np.sum(np.isfinite(signal)) < 8:
+        return float("nan")
+    grid, y = _uniform(t, signal)
+    dt = grid[1] - grid[0]
+    ac = _autocorr(y)
+    lo = int(np.floor(steps_per_period * 60.0 / max_spm / dt))
+    hi = int(np.ceil(steps_per_period * 60.0 / min_spm / dt))
+    lag = _first_strong_peak(ac, lo, hi)
+    return float(lag * dt / steps_per_period) if lag is not None else float("nan")
 
 
 # ---------------------------------------------------------------- stance runs
@@ -502,9 +536,10 @@ def descent_stop_time(
     ``v_st + DESCENT_STOP_FRAC * (v_peak - v_st)``, ``v_st`` being the speed
     of the foot in stance: the belt drift when known (rear and front views;
     positive from behind, where the belt carries the stance foot towards the
-    camera and down in the image; counted as 0 from the front, where it moves
-    up), else the median speed over the second half of the stance run (about
-    0 from the side). Linear interpolation of ``v`` gives sub-frame timing.
+    camera and down in the image; negative from the front, where it moves
+    up, with a fall-back to 0 when the speed does not get there inside the
+    window), else the median speed over the second half of the stance run
+    (about 0 from the side). Linear interpolation of ``v`` gives sub-frame timing.
 
     Unlike a height threshold or a two-line fit, it does not need the stance
     level, so it is insensitive to keypoint offsets (MediaPipe's heel sits
@@ -539,17 +574,22 @@ def descent_stop_time(
     ts, ys = t[idx][ok], y[idx][ok]
     v = np.gradient(ys, ts)
     k_peak = int(np.argmax(v))
-    if trend is not None:
-        # A stance foot moving up the image (front view: the belt carries it
-        # away) still stops descending first: measure the drop from 0 then.
-        v_st = max(trend, 0.0)
-    else:
-        v_st = _stance_trend(t, y, int(t.searchsorted(ts[k_peak])), stance_end or hi)
+    v_st = (
+        trend
+        if trend is not None
+        else _stance_trend(t, y, int(t.searchsorted(ts[k_peak])), stance_end or hi)
+    )
     v_peak = float(v[k_peak])
     if v_peak <= max(v_st, 0.0):
         return None
     thr = v_st + DESCENT_STOP_FRAC * (v_peak - v_st)
     below = np.flatnonzero(v[k_peak:] <= thr)
+    if below.size == 0 and v_st < 0:
+        # A stance foot moving up the image (front view: the belt carries it
+        # away) may not reach its trend inside the window; it has stopped
+        # descending all the same: measure the drop from 0 then.
+        thr = DESCENT_STOP_FRAC * v_peak
+        below = np.flatnonzero(v[k_peak:] <= thr)
     if below.size == 0:
         return None
     j = k_peak + int(below[0])
@@ -721,12 +761,36 @@ def select_periodic(times: np.ndarray, period: float) -> tuple[np.ndarray, np.nd
     return idx, steps
 
 
-def _alternate(stances: list[_Stance], period: float) -> list[_Stance]:
-    """Keep the regular step sequence and assign feet by strict alternation."""
+def _span(ds: xr.Dataset) -> tuple[float, float]:
+    """First and last frame times."""
+    t = _times(ds)
+    return float(t[0]), float(t[-1])
+
+
+def _contact_lead(stances: list[_Stance]) -> float | None:
+    """Median time from contact to the middle of the stance run (None without contacts)."""
+    offsets = [s.t_mid - s.t_ic for s in stances if s.t_ic is not None]
+    return float(np.median(offsets)) if offsets else None
+
+
+def _alternate(
+    stances: list[_Stance],
+    period: float,
+    t_first: float = -np.inf,
+    t_last: float = np.inf,
+) -> list[_Stance]:
+    """Keep the regular step sequence and assign feet by strict alternation.
+
+    A kept stance whose contact was not timed (its descent was not seen)
+    gets one placed at the usual distance before the middle of its run,
+    flagged ``estimated``, unless its run touches either end of the clip
+    (``t_first``, ``t_last``, within a quarter step): its middle is then
+    not the stance's.
+    """
     if not stances:
         return []
-    offsets = [s.t_mid - s.t_ic for s in stances if s.t_ic is not None]
-    lead = float(np.median(offsets)) if offsets else 0.0
+    found = _contact_lead(stances)
+    lead = found if found is not None else 0.0
     key = np.array([s.t_ic if s.t_ic is not None else s.t_mid - lead for s in stances])
     order = np.argsort(key)
     kept_idx, steps = select_periodic(key[order], period)
@@ -737,10 +801,15 @@ def _alternate(stances: list[_Stance], period: float) -> list[_Stance]:
     out: list[_Stance] = []
     for k, (s, e) in enumerate(zip(kept, even, strict=True)):
         foot: Side = "left" if e == left_on_even else "right"
+        t_ic, estimated = s.t_ic, s.estimated
+        inside = t_first + 0.25 * period < s.t_mid - lead and s.t_mid + lead < t_last
+        if t_ic is None and found is not None and inside:
+            t_ic, estimated = s.t_mid - lead, True
+        here = _Stance(track=foot, t_ic=t_ic, t_to=s.t_to, t_mid=s.t_mid, estimated=estimated)
         gap = k > 0 and steps[k] - steps[k - 1] > 1
-        if gap and s.t_ic is not None and out[-1].t_ic is not None:
-            out.extend(_fill_missed(out[-1], s, int(steps[k] - steps[k - 1]), lead))
-        out.append(_Stance(track=foot, t_ic=s.t_ic, t_to=s.t_to, t_mid=s.t_mid))
+        if gap and t_ic is not None and out[-1].t_ic is not None:
+            out.extend(_fill_missed(out[-1], here, int(steps[k] - steps[k - 1]), lead))
+        out.append(here)
     return out
 
 
@@ -855,12 +924,14 @@ def anchor_contacts(
     """
     t = _times(ds)
     ahead = {side: foot_ahead(ds, side, facing) for side in SIDES}
+    lead = _contact_lead(stances)
     anchors: list[float | None] = []
     for st in stances:
-        if st.t_ic is None:
+        centre = st.t_ic if st.t_ic is not None else (st.t_mid - lead if lead is not None else None)
+        if centre is None:
             anchors.append(None)
             continue
-        lo, hi = st.t_ic - ANCHOR_BEFORE * period, st.t_ic + ANCHOR_AFTER * period
+        lo, hi = centre - ANCHOR_BEFORE * period, centre + ANCHOR_AFTER * period
         anchors.append(_extreme_time(t, ahead[st.track], lo, hi))
     lags = [
         st.t_ic - a
@@ -955,7 +1026,7 @@ def detect_events(
     if method == "zeni":
         facing = view.facing or estimate_facing(fixed)[0] or "right"
         stances = _zeni_stances(fixed, 1 if facing == "right" else -1, period)
-        return _to_events(fixed, _alternate(stances, period))
+        return _to_events(fixed, _alternate(stances, period, *_span(fixed)))
     t = _times(fixed)
     window = int(round(2 * period / float(np.median(np.diff(t))))) + 1
     drift = 0.0
@@ -971,4 +1042,4 @@ def detect_events(
         faces = view.facing or estimate_facing(fixed)[0]
         if faces is not None:
             stances = anchor_contacts(fixed, stances, 1 if faces == "right" else -1, period)
-    return _to_events(fixed, _alternate(stances, period))
+    return _to_events(fixed, _alternate(stances, period, *_span(fixed)))

@@ -19,7 +19,13 @@ import xarray as xr
 from scipy import interpolate, stats
 
 from formcheck.dataset import keypoint_xy, validate_dataset
-from formcheck.events import GaitEvent, leg_length_px, prepare_legs
+from formcheck.events import (
+    GaitEvent,
+    estimate_step_period,
+    hip_step_period,
+    leg_length_px,
+    prepare_legs,
+)
 from formcheck.landmarks import Side, other_side
 from formcheck.view import ViewInfo, estimate_facing
 
@@ -29,6 +35,8 @@ MIN_STRIDES = 3
 """Fewer per-stride values than this make a metric low-confidence."""
 MIN_STEPS_CADENCE = 4
 """Fewer steps (contact-to-contact intervals) than this make the cadence low-confidence."""
+CADENCE_CROSSCHECK = 0.1
+"""Periodicity-based cadences further than this fraction from the contacts' are ignored."""
 CADENCE_RANGE_SPM = (120.0, 230.0)
 """Plausible running cadence; outside it the clip timing is suspect."""
 HIGH_FPS = 120.0
@@ -809,8 +817,38 @@ def _step_time_fit(ics: Sequence[GaitEvent], median_step: float) -> float:
     return float(np.polyfit(steps, times, 1)[0])
 
 
+def _periodicity_cadences(ds: xr.Dataset, reference: float) -> list[float]:
+    """Cadences from the clip's periodicity: the feet's height difference and the hip's bounce.
+
+    Each is matched to ``reference`` (the contacts' cadence) up to a factor
+    of two (a hip that bounces differently on each step shows the stride)
+    and kept only within :data:`CADENCE_CROSSCHECK` of it.
+    """
+    out = []
+    for period in (estimate_step_period(ds), hip_step_period(ds)):
+        if not (np.isfinite(period) and period > 0):
+            continue
+        for factor in (1.0, 2.0, 0.5):
+            cadence = 60.0 / period * factor
+            if abs(cadence - reference) <= CADENCE_CROSSCHECK * reference:
+                out.append(cadence)
+                break
+    return out
+
+
 def _cadence(ctx: _Context) -> Metric:
-    """Steps per minute from initial-contact times."""
+    """Steps per minute: the median of three independent estimates.
+
+    (1) The least-squares slope of contact time against step number
+    (:func:`_step_time_fit`), (2) the period of the feet's height difference
+    and (3) the period of the hip's vertical bounce (whole-clip
+    autocorrelations, :func:`formcheck.events.estimate_step_period` and
+    :func:`formcheck.events.hip_step_period`). They fail in different ways
+    (contacts: a timing bias that drifts along the clip when the pose model
+    loses the feet; feet: label noise; hip: a stride-long period), so the
+    median of the ones that agree within :data:`CADENCE_CROSSCHECK` is kept.
+    Per-step values and the uncertainty come from the contacts.
+    """
     steps = _steps(ctx)
     rows = [
         _row(b, 60.0 / (b.time_s - a.time_s), step_time_s=b.time_s - a.time_s) for a, b in steps
@@ -826,7 +864,8 @@ def _cadence(ctx: _Context) -> Metric:
             "fewer than two consecutive contacts were found",
         )
     durations = np.array([r["step_time_s"] for r in rows])
-    value = 60.0 / _step_time_fit(ctx.ics, float(np.median(durations)))
+    from_contacts = 60.0 / _step_time_fit(ctx.ics, float(np.median(durations)))
+    value = float(np.median([from_contacts, *_periodicity_cadences(ctx.ds, from_contacts)]))
     se = _ci95(60.0 / durations)
     if se is not None:
         se = se / np.sqrt(max(1.0, durations.size / 2.0))

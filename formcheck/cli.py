@@ -415,7 +415,7 @@ def _print_batch_summary(summary: Any) -> None:
 @app.command()
 def synth(
     out: Annotated[Path, typer.Argument(help="Output .mp4 (ground truth goes beside it).")],
-    view: Annotated[str, typer.Option(help="side or rear.")] = "side",
+    view: Annotated[str, typer.Option(help="side, rear or front.")] = "side",
     facing: Annotated[str, typer.Option(help="left or right (side view).")] = "right",
     cadence: Annotated[float, typer.Option(help="Steps per minute.")] = 170.0,
     duty_factor: Annotated[float, typer.Option(help="Contact time / stride time.")] = 0.36,

@@ -1,0 +1,487 @@
+"""Segment-parallel pose: one clip on several cores.
+
+MediaPipe's landmarker keeps tracking state from frame to frame and uses
+about one core, so a long clip is cut into time segments that separate
+processes analyse at the same time:
+
+1. the container's packet list gives every frame's timestamp without
+   decoding (:func:`formcheck.io.video.frame_timeline`), so each segment's
+   frames keep the clip's own indices and times;
+2. every segment but the first starts ``WARMUP_S`` early: those frames are
+   tracked so the landmarker settles, then dropped at the join;
+3. each worker process (``python -m formcheck.parallel``, a fresh
+   interpreter, so it never re-imports the caller's script) loads the model
+   from its path (nothing heavy is sent), seeks to the keyframe before its
+   start and decodes only its stretch; the calling process analyses the
+   first segment itself;
+4. the raw tracks are concatenated; cleaning, events and metrics then run
+   once on the merged tracks, exactly as for a single-process run.
+
+Whenever the clip cannot be split safely (no per-packet timestamps, a
+decoded frame that differs from the timeline, a worker that fails), the
+caller gets None and runs the ordinary single-pass path instead.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from formcheck.errors import FormcheckError
+from formcheck.io.model import PoseModel, load_model
+from formcheck.io.video import (
+    FrameSpan,
+    FrameTimeline,
+    TimelineMismatchError,
+    VideoInfo,
+    frame_timeline,
+    iter_frames,
+)
+from formcheck.pose import PoseSettings, PoseTrack, track_pose
+
+AUTO_MIN_DURATION_S = 20.0
+"""Clips shorter than this use one process unless more are asked for."""
+MAX_AUTO_WORKERS = 2
+"""Processes used for a long clip when the count is automatic."""
+MIN_SEGMENT_S = 5.0
+"""Shortest segment a worker gets; more workers than this allows are not used."""
+WARMUP_S = 1.0
+"""Frames tracked before a segment's start so the landmarker settles, then dropped."""
+MIN_WARMUP_FRAMES = 15
+PROGRESS_EVERY = 15
+"""A worker reports its progress every this many frames."""
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One worker's share of a clip, as frame indices.
+
+    Attributes
+    ----------
+    warmup : int
+        First frame decoded and tracked.
+    first : int
+        First frame kept (``warmup`` for the first segment).
+    stop : int
+        One past the last frame kept.
+    """
+
+    warmup: int
+    first: int
+    stop: int
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentJob:
+    """Everything a worker process needs for its segment (small and picklable).
+
+    Attributes
+    ----------
+    info : VideoInfo
+        The probed clip.
+    timeline : FrameTimeline
+        Timestamps of all its frames.
+    segment : Segment
+        The frames to analyse.
+    model_path : str
+        The model file; the worker loads it itself.
+    model_sha256 : str
+        Checksum the worker's copy must have.
+    settings : PoseSettings
+        Landmarker thresholds.
+    time_scale : float
+        Playback-to-capture time factor.
+    max_long_side : int
+        Downscale limit for frames.
+    """
+
+    info: VideoInfo
+    timeline: FrameTimeline
+    segment: Segment
+    model_path: str
+    model_sha256: str
+    settings: PoseSettings
+    time_scale: float
+    max_long_side: int
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def choose_workers(duration_s: float, requested: int | None = None) -> int:
+    """How many processes to run pose with for one clip.
+
+    Parameters
+    ----------
+    duration_s : float
+        Clip length in seconds (NaN when unknown).
+    requested : int or None
+        Asked-for count; None for automatic: 1 for a clip under
+        ``AUTO_MIN_DURATION_S``, else ``min(MAX_AUTO_WORKERS, cores)``.
+
+    Returns
+    -------
+    int
+        The count, at least 1, never more than segments of ``MIN_SEGMENT_S``
+        fit in the clip.
+    """
+    if not math.isfinite(duration_s) or duration_s <= 0:
+        return 1
+    if requested is None:
+        if duration_s < AUTO_MIN_DURATION_S:
+            return 1
+        requested = min(MAX_AUTO_WORKERS, available_cores())
+    return max(1, min(int(requested), int(duration_s // MIN_SEGMENT_S)))
+
+
+def plan_segments(n_frames: int, fps: float, workers: int) -> list[Segment]:
+    """Split ``n_frames`` frames into contiguous segments with warm-up frames.
+
+    Parameters
+    ----------
+    n_frames : int
+        Frames in the clip.
+    fps : float
+        Frame rate of the file (frames per playback second).
+    workers : int
+        Number of segments wanted.
+
+    Returns
+    -------
+    list of Segment
+        Kept ranges cover ``0 .. n_frames - 1`` once, in order; each segment
+        after the first starts its warm-up ``WARMUP_S`` (at least
+        ``MIN_WARMUP_FRAMES`` frames) before its first kept frame.
+    """
+    workers = max(1, min(int(workers), n_frames))
+    rate = fps if math.isfinite(fps) and fps > 0 else 30.0
+    warm = max(MIN_WARMUP_FRAMES, math.ceil(WARMUP_S * rate))
+    bounds = np.linspace(0, n_frames, workers + 1).round().astype(int)
+    return [
+        Segment(warmup=max(0, int(a) - warm) if a else 0, first=int(a), stop=int(b))
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        if b > a
+    ]
+
+
+def pose_segment(
+    job: SegmentJob,
+    model: PoseModel | None = None,
+    on_frame: ProgressCallback | None = None,
+) -> PoseTrack:
+    """Decode and track one segment; keep only its own frames.
+
+    Parameters
+    ----------
+    job : SegmentJob
+        The segment and how to analyse it.
+    model : PoseModel, optional
+        A loaded model; loaded from ``job.model_path`` (and its checksum
+        compared) when None.
+    on_frame : callable, optional
+        Called with the number of kept frames done.
+
+    Returns
+    -------
+    PoseTrack
+        Landmarks of frames ``segment.first .. segment.stop - 1``.
+
+    Raises
+    ------
+    TimelineMismatchError
+        If the decoded frames differ from the timeline.
+    ModelError
+        If the worker's model file differs from the caller's.
+    """
+    if model is None:
+        model = load_model(job.model_path)
+        if model.sha256 != job.model_sha256:
+            raise FormcheckError(f"the model file {job.model_path} changed during the analysis")
+    seg = job.segment
+    frames = iter_frames(
+        job.info,
+        time_scale=job.time_scale,
+        max_long_side=job.max_long_side,
+        span=FrameSpan(job.timeline, seg.warmup, seg.stop),
+    )
+    track = track_pose(
+        frames,
+        model,
+        settings=job.settings,
+        keep_from=seg.first,
+        expected_frames=seg.stop - seg.first,
+        on_frame=on_frame,
+    )
+    if track.n_frames != seg.stop - seg.first:
+        raise TimelineMismatchError(
+            f"segment {seg.first}..{seg.stop} gave {track.n_frames} frames"
+        )
+    return track
+
+
+def _send(stream: IO[bytes], message: tuple[str, Any]) -> None:
+    pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.flush()
+
+
+def worker_main() -> None:
+    """Entry of a worker process: read a SegmentJob on stdin, answer on stdout.
+
+    Messages are pickled tuples: ``("progress", frames_done)`` now and then,
+    then ``("done", PoseTrack)`` or ``("failed", reason)``. Anything else
+    printed to file descriptor 1 (native libraries) is sent to /dev/null so
+    it cannot corrupt the messages.
+    """
+    out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+    def report(done: int) -> None:
+        if done % PROGRESS_EVERY == 0:
+            _send(out, ("progress", done))
+
+    try:
+        job = pickle.load(sys.stdin.buffer)
+        _send(out, ("done", pose_segment(job, on_frame=report)))
+    except Exception as exc:  # reported to the parent, which falls back to one pass
+        _send(out, ("failed", f"{type(exc).__name__}: {exc}"))
+    out.close()
+
+
+def merge_tracks(tracks: Sequence[PoseTrack]) -> PoseTrack:
+    """Concatenate segment tracks into the clip's track.
+
+    Parameters
+    ----------
+    tracks : sequence of PoseTrack
+        Segment results in clip order.
+
+    Returns
+    -------
+    PoseTrack
+        One track with contiguous frame indices.
+
+    Raises
+    ------
+    TimelineMismatchError
+        If the segments do not join into one contiguous run of frames with
+        strictly increasing times, or differ in frame size.
+    """
+    if not tracks:
+        raise TimelineMismatchError("no segments to merge")
+    frame = np.concatenate([t.frame for t in tracks])
+    time_s = np.concatenate([t.time_s for t in tracks])
+    sizes = {(t.width, t.height) for t in tracks}
+    if (
+        len(sizes) != 1
+        or not np.array_equal(frame, np.arange(frame[0], frame[0] + frame.size))
+        or np.any(np.diff(time_s) <= 0)
+    ):
+        raise TimelineMismatchError("the segments do not join into one run of frames")
+    return PoseTrack(
+        position=np.concatenate([t.position for t in tracks]),
+        confidence=np.concatenate([t.confidence for t in tracks]),
+        world_position=np.concatenate([t.world_position for t in tracks]),
+        time_s=time_s,
+        frame=frame,
+        width=tracks[0].width,
+        height=tracks[0].height,
+    )
+
+
+class _Workers:
+    """The worker processes of one clip and the messages they send back."""
+
+    def __init__(self, jobs: Sequence[tuple[int, SegmentJob]]) -> None:
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, env.get("PYTHONPATH", "")) if p
+        )
+        env.setdefault("GLOG_minloglevel", "2")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        self.messages: queue.Queue[tuple[int, str, Any]] = queue.Queue()
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.done: dict[int, PoseTrack] = {}
+        self.progress = {key: 0 for key, _ in jobs}
+        self.failed = False
+        self._readers: list[threading.Thread] = []
+        for key, job in jobs:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "formcheck.parallel"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+            self.procs[key] = proc
+            reader = threading.Thread(
+                target=self._talk, args=(key, proc, job), name=f"formcheck-pose-{key}", daemon=True
+            )
+            reader.start()
+            self._readers.append(reader)
+
+    def _talk(self, key: int, proc: subprocess.Popen[bytes], job: SegmentJob) -> None:
+        """Send one worker its job, then forward its messages to the queue; end with "eof"."""
+        if proc.stdin is None or proc.stdout is None:
+            self.messages.put((key, "eof", None))
+            return
+        try:
+            with proc.stdin:
+                pickle.dump(job, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            while True:
+                kind, payload = pickle.load(proc.stdout)
+                self.messages.put((key, kind, payload))
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+            pass
+        self.messages.put((key, "eof", None))
+
+    def _handle(self, key: int, kind: str, payload: Any) -> None:
+        if kind == "progress":
+            self.progress[key] = int(payload)
+        elif kind == "done" and isinstance(payload, PoseTrack):
+            self.done[key] = payload
+            self.progress[key] = payload.n_frames
+        elif kind != "eof" or key not in self.done:
+            self.failed = True
+
+    def poll(self) -> None:
+        """Take in every message waiting, without blocking."""
+        while True:
+            try:
+                self._handle(*self.messages.get_nowait())
+            except queue.Empty:
+                return
+
+    def wait(self, on_progress: Callable[[], None]) -> bool:
+        """Wait for every worker; False as soon as one fails or ends without a result."""
+        while len(self.done) < len(self.procs) and not self.failed:
+            self._handle(*self.messages.get())
+            on_progress()
+        return not self.failed
+
+    def close(self) -> None:
+        """Stop any worker still running."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+        for proc in self.procs.values():
+            proc.wait()
+        for reader in self._readers:
+            reader.join(timeout=5.0)
+        for proc in self.procs.values():
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def parallel_pose(
+    info: VideoInfo,
+    model: PoseModel,
+    workers: int,
+    *,
+    time_scale: float = 1.0,
+    max_long_side: int = 1920,
+    settings: PoseSettings | None = None,
+    on_frame: ProgressCallback | None = None,
+) -> PoseTrack | None:
+    """Run pose on a clip in ``workers`` processes (this one included) and merge.
+
+    Parameters
+    ----------
+    info : VideoInfo
+        The probed clip.
+    model : PoseModel
+        The loaded model (workers load the same file from its path).
+    workers : int
+        Number of segments and processes.
+    time_scale : float
+        Playback-to-capture time factor.
+    max_long_side : int
+        Downscale limit for frames.
+    settings : PoseSettings, optional
+        Landmarker thresholds.
+    on_frame : callable, optional
+        Called with the number of frames done over all segments.
+
+    Returns
+    -------
+    PoseTrack or None
+        The merged raw track of the whole clip, or None when the clip cannot
+        be split safely or a worker failed (run the single-pass path then).
+    """
+    settings = settings or PoseSettings()
+    timeline = frame_timeline(info)
+    if timeline is None:
+        return None
+    segments = plan_segments(len(timeline), info.fps, workers)
+    if len(segments) < 2:
+        return None
+    jobs = [
+        SegmentJob(
+            info=info,
+            timeline=timeline,
+            segment=seg,
+            model_path=str(model.path),
+            model_sha256=model.sha256,
+            settings=settings,
+            time_scale=time_scale,
+            max_long_side=max_long_side,
+        )
+        for seg in segments
+    ]
+    pool = _Workers(list(enumerate(jobs))[1:])
+    own_done = 0
+
+    def report() -> None:
+        if on_frame is not None:
+            on_frame(own_done + sum(pool.progress.values()))
+
+    def tick(done: int) -> None:
+        nonlocal own_done
+        own_done = done
+        if done % PROGRESS_EVERY == 0:
+            pool.poll()
+        report()
+
+    try:
+        try:
+            own = pose_segment(jobs[0], model=model, on_frame=tick)
+        except TimelineMismatchError:
+            return None
+        if not pool.wait(report):
+            return None
+        try:
+            return merge_tracks([own, *(pool.done[k] for k in range(1, len(jobs)))])
+        except TimelineMismatchError:
+            return None
+    finally:
+        pool.close()
+
+
+if __name__ == "__main__":
+    worker_main()

@@ -7,6 +7,7 @@ between frames. Frames with no person become NaN rows and are counted.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,22 +45,27 @@ class PoseSettings:
     min_tracking_confidence: float = 0.5
 
 
+_NATIVE_STDERR_LOCK = threading.Lock()
+"""File descriptor 2 is one per process: landmarkers in several threads take turns muting it."""
+
+
 @contextmanager
 def _quiet_native_stderr() -> Iterator[None]:
     """Silence C++ logging (XNNPACK, feedback manager) written to fd 2."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    with _NATIVE_STDERR_LOCK:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 def _make_landmarker(model: PoseModel, settings: PoseSettings) -> Any:

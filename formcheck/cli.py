@@ -76,19 +76,26 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
         f"{pq['detection_rate']:.0%} of frames"
     )
     facing = f", facing {report['direction']}" if report.get("direction") else ""
+    for note in video.get("warnings", []):
+        console.print(f"[yellow]note:[/] {note}")
     console.print(f"view: {report['view']}{facing} ({report['setting']})")
     metrics = report.get("metrics", {})
     if metrics:
         table = Table(show_header=True, header_style="bold")
-        for col in ("metric", "value", "left", "right", "status"):
+        combined = "views" in report
+        for col in ("metric", "value", "left", "right", "status", *(["from"] if combined else [])):
             table.add_column(col)
         for name, m in metrics.items():
+            status = m.get("status", "")
+            if status != "ok":
+                status = f"{status}: {m.get('reason', '')}"
             table.add_row(
                 name,
                 _fmt(m.get("value"), m.get("uncertainty"), m.get("unit", "")),
                 _fmt(m.get("left"), None, ""),
                 _fmt(m.get("right"), None, ""),
-                m.get("status", "") if m.get("status") == "ok" else f"{m.get('status')}: {m.get('reason', '')}",
+                status,
+                *([str(m.get("source_view", ""))] if combined else []),
             )
         console.print(table)
     _print_findings(console, report)
@@ -125,12 +132,46 @@ def _fmt(value: Any, unc: Any, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
+def _limits(max_size_mb: float, max_duration: float, max_resolution: int) -> Any:
+    """VideoLimits from the command-line options, with option names in errors."""
+    import math
+
+    from formcheck.io.video import VideoLimits
+
+    for name, value in (
+        ("--max-size-mb", max_size_mb),
+        ("--max-duration", max_duration),
+        ("--max-resolution", max_resolution),
+    ):
+        if not (math.isfinite(value) and value > 0):
+            raise FormcheckError(f"{name} must be a positive number, not {value}.")
+    if max_resolution < 64:
+        raise FormcheckError(f"--max-resolution must be at least 64 pixels, not {max_resolution}.")
+    return VideoLimits(
+        max_bytes=int(max_size_mb * 1024**2),
+        max_duration_s=float(max_duration),
+        max_long_side=int(max_resolution),
+    )
+
+
 @app.command()
 def analyze(
-    video: Annotated[Path, typer.Argument(help="Running clip (mp4, mov, m4v, avi).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("formcheck-out"),
+    videos: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Running clip (mp4, mov, m4v, avi). Give a side and a rear clip of the same "
+            "run to combine them into one report."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder.")
+    ] = Path("formcheck-out"),
     view: Annotated[
-        str, typer.Option(help="Camera view: auto, side, rear or front.")
+        str,
+        typer.Option(
+            help="Camera view: auto, side, rear or front; with several clips, one per clip "
+            "separated by commas (side,rear)."
+        ),
     ] = "auto",
     capture_fps: Annotated[
         float | None,
@@ -142,26 +183,66 @@ def analyze(
         Path | None, typer.Option(help="Another MediaPipe pose_landmarker .task file.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    max_size_mb: Annotated[
+        float, typer.Option(help="Refuse files larger than this many megabytes.")
+    ] = 2048.0,
+    max_duration: Annotated[
+        float, typer.Option(help="Refuse clips longer than this many seconds.")
+    ] = 1800.0,
+    max_resolution: Annotated[
+        int, typer.Option(help="Downscale frames with a longer side (pixels) before pose.")
+    ] = 1920,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Pose trackers working on time segments of one clip at once (default: 1 for "
+            "clips under 20 s, else 2 on a machine with 2 or more cores).",
+        ),
+    ] = None,
 ) -> None:
-    """Analyse one clip and write tracks.nc and report.json to --out."""
-    from formcheck.io.outputs import write_analysis
+    """Analyse a clip (or a side and a rear clip of one run) and write the report to --out."""
+    from formcheck.io.outputs import write_session
     from formcheck.pipeline import AnalysisOptions
     from formcheck.pipeline import analyze as run_analysis
+    from formcheck.session import make_session, session_labels
 
-    if view not in ("auto", "side", "rear", "front"):
-        raise FormcheckError(f"--view must be auto, side, rear or front, not {view!r}")
-    options = AnalysisOptions(
-        model_path=str(model) if model else None,
-        view=view,  # type: ignore[arg-type]
-        capture_fps=capture_fps,
-        height_m=height,
-        treadmill_speed_kmh=speed,
-    )
-    with _progress(quiet, f"pose {video.name}") as update:
-        analysis = run_analysis(video, options, on_progress=update)
-    report = write_analysis(analysis, out, video_path=video)
+    views = _views_for(view, len(videos))
+    limits = _limits(max_size_mb, max_duration, max_resolution)
+    analyses = []
+    for clip, clip_view in zip(videos, views, strict=True):
+        options = AnalysisOptions(
+            model_path=str(model) if model else None,
+            view=clip_view,  # type: ignore[arg-type]
+            capture_fps=capture_fps,
+            height_m=height,
+            treadmill_speed_kmh=speed,
+            limits=limits,
+            workers=workers,
+        )
+        with _progress(quiet, f"pose {clip.name}") as update:
+            analyses.append(run_analysis(clip, options, on_progress=update))
+    session = make_session(analyses)
+    paths = dict(zip(session_labels(analyses), videos, strict=True))
+    report = write_session(session, out, video_paths=paths)
     if not quiet:
         _print_summary(report, out)
+
+
+def _views_for(view: str, n: int) -> list[str]:
+    """One view choice per clip from ``--view`` (one value for all, or one per clip)."""
+    allowed = ("auto", "side", "rear", "front")
+    parts = [v.strip() for v in view.split(",")]
+    bad = [v for v in parts if v not in allowed]
+    if bad:
+        raise FormcheckError(f"--view must be auto, side, rear or front, not {bad[0]!r}")
+    if len(parts) == 1:
+        return parts * n
+    if len(parts) != n:
+        raise FormcheckError(
+            f"--view lists {len(parts)} views for {n} clips: give one for all or one per clip"
+        )
+    return parts
 
 
 @app.command()
@@ -173,35 +254,53 @@ def report(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
-    """Re-render every output of DIR from DIR/tracks.nc and DIR/report.json (no pose)."""
-    from formcheck.io.outputs import REPORT_FILE, source_video, write_analysis
-    from formcheck.io.tracks import TRACKS_FILE, load_json, load_tracks
-    from formcheck.pipeline import AnalysisOptions, analyze_tracks
+    """Re-render every output of DIR from its tracks.nc and report.json (no pose)."""
+    from formcheck.io.outputs import REPORT_FILE, write_session
+    from formcheck.io.tracks import load_report
+    from formcheck.session import Session
 
-    old = load_json(out_dir / REPORT_FILE)
-    if not isinstance(old, dict) or "video" not in old:
-        raise FormcheckError(f"{out_dir / REPORT_FILE} is not a formcheck report.")
-    raw = load_tracks(out_dir / TRACKS_FILE)
-    opts = old.get("options", {})
-    view = opts.get("view", "auto")
-    options = AnalysisOptions(
-        view=view if view in ("auto", "side", "rear", "front") else "auto",
-        capture_fps=opts.get("capture_fps"),
-        height_m=opts.get("height_m"),
-        treadmill_speed_kmh=opts.get("treadmill_speed_kmh"),
-    )
+    old = load_report(out_dir / REPORT_FILE)
     if video is not None and not video.is_file():
         raise FormcheckError(f"no such video: {video}")
-    src = video or source_video(out_dir)
-    analysis = analyze_tracks(raw, old["video"], options)
-    new = write_analysis(analysis, out_dir, video_path=src, write_tracks=False)
+    labels = list(old["views"]) if isinstance(old.get("views"), dict) else []
+    if labels:
+        if video is not None:
+            raise FormcheckError("--video is for one-clip reports; this folder combines clips")
+        loaded = {label: _reload(out_dir / label, None) for label in labels}
+    else:
+        loaded = {"clip": _reload(out_dir, video)}
+    session = Session({label: analysis for label, (analysis, _) in loaded.items()})
+    new = write_session(
+        session,
+        out_dir,
+        video_paths={label: src for label, (_, src) in loaded.items()},
+        write_tracks=False,
+    )
     if not quiet:
-        if src is None:
+        if any(src is None for _, src in loaded.values()):
             _stderr().print(
                 "note: source clip not found; frames are drawn on a blank background "
                 "(pass --video PATH)."
             )
         _print_summary(new, out_dir)
+
+
+def _reload(folder: Path, video: Path | None) -> tuple[Any, Path | None]:
+    """Re-analyse one saved clip folder from its tracks; returns (analysis, source clip)."""
+    from formcheck.io.outputs import REPORT_FILE, source_video
+    from formcheck.io.tracks import TRACKS_FILE, load_report, load_tracks
+    from formcheck.pipeline import AnalysisOptions, analyze_tracks
+
+    old = load_report(folder / REPORT_FILE)
+    raw = load_tracks(folder / TRACKS_FILE)
+    opts = old["options"]
+    options = AnalysisOptions(
+        view=opts["view"],
+        capture_fps=opts.get("capture_fps"),
+        height_m=opts.get("height_m"),
+        treadmill_speed_kmh=opts.get("treadmill_speed_kmh"),
+    )
+    return analyze_tracks(raw, old["video"], options), video or source_video(folder)
 
 
 @app.command()
@@ -266,14 +365,23 @@ def main(argv: list[str] | None = None) -> int:
         Process exit code.
     """
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if code == EXIT_INTERRUPTED:
+            # typer turns Ctrl-C into Exit(130), which click returns instead of raising.
+            _stderr().print("interrupted; nothing half-written was kept.")
+        if isinstance(code, int) and not isinstance(code, bool):
+            return code
     except FormcheckError as exc:
         _stderr().print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         _stderr().print("interrupted; nothing half-written was kept.")
         return EXIT_INTERRUPTED
-    except (typer.Abort, typer.Exit) as exc:
+    except typer.Abort:
+        # click turns Ctrl-C (KeyboardInterrupt) inside a command into Abort.
+        _stderr().print("interrupted; nothing half-written was kept.")
+        return EXIT_INTERRUPTED
+    except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 1) or 0)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
         import click

@@ -31,3 +31,19 @@ class TracksFileError(FormcheckError):
 
 class InputLimitError(FormcheckError):
     """The input exceeds a configured limit (size, duration, resolution)."""
+
+
+class ClipTooShortError(FormcheckError):
+    """The runner is visible for too short a time to measure a stride."""
+
+
+class SlowMotionError(VideoError):
+    """The clip's timing is not real time (slow motion without its capture rate)."""
+
+
+class UnsafePathError(FormcheckError):
+    """A name or path would lead outside the folder it must stay in."""
+
+
+class RulesError(FormcheckError, ValueError):
+    """The rules or guidance data are missing, malformed or inconsistent."""

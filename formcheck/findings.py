@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any, Literal
 
+from formcheck.errors import RulesError
 from formcheck.metrics import Metric
 
 Level = Literal["good", "watch", "act"]
@@ -33,10 +34,6 @@ Geometry = Literal[
 ]
 
 _CONF_ORDER: tuple[Confidence, ...] = ("low", "medium", "high")
-
-
-class RulesError(ValueError):
-    """The rules or guidance data are inconsistent."""
 
 
 # ---------------------------------------------------------------- data types
@@ -765,6 +762,61 @@ def _pattern_rule(pid: str, raw: Mapping[str, Any], sources: Mapping[str, Source
 
 
 def parse_rules(rules_doc: Mapping[str, Any], guidance_doc: Mapping[str, Any]) -> Rules:
+    """Build and check :class:`Rules`; any malformed value is a :class:`RulesError`.
+
+    Parameters
+    ----------
+    rules_doc : mapping
+        Parsed ``rules.toml``.
+    guidance_doc : mapping
+        Parsed ``guidance.toml``.
+
+    Returns
+    -------
+    Rules
+        Validated rules.
+
+    Raises
+    ------
+    RulesError
+        If a value has the wrong type or shape, or a band, source, topic or
+        pattern member is missing or inconsistent.
+    """
+    try:
+        return _parse_rules(rules_doc, guidance_doc)
+    except RulesError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise RulesError(f"the rules data are malformed ({type(exc).__name__}: {exc})") from exc
+
+
+def parse_rules_toml(rules_text: str, guidance_text: str) -> Rules:
+    """Parse and check rules and guidance given as TOML text.
+
+    Parameters
+    ----------
+    rules_text, guidance_text : str
+        Contents of ``rules.toml`` and ``guidance.toml``.
+
+    Returns
+    -------
+    Rules
+        Validated rules.
+
+    Raises
+    ------
+    RulesError
+        If either text is not TOML or the data are not valid rules.
+    """
+    try:
+        rules_doc = tomllib.loads(rules_text)
+        guidance_doc = tomllib.loads(guidance_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"the rules are not valid TOML ({exc})") from exc
+    return parse_rules(rules_doc, guidance_doc)
+
+
+def _parse_rules(rules_doc: Mapping[str, Any], guidance_doc: Mapping[str, Any]) -> Rules:
     """Build and check :class:`Rules` from the two parsed TOML documents.
 
     Parameters
@@ -838,9 +890,10 @@ def default_rules() -> Rules:
         Parsed ``formcheck/rules.toml`` and ``formcheck/guidance.toml``.
     """
     pkg = resources.files("formcheck")
-    rules_doc = tomllib.loads(pkg.joinpath("rules.toml").read_text(encoding="utf-8"))
-    guidance_doc = tomllib.loads(pkg.joinpath("guidance.toml").read_text(encoding="utf-8"))
-    return parse_rules(rules_doc, guidance_doc)
+    return parse_rules_toml(
+        pkg.joinpath("rules.toml").read_text(encoding="utf-8"),
+        pkg.joinpath("guidance.toml").read_text(encoding="utf-8"),
+    )
 
 
 # ---------------------------------------------------------------- judging

@@ -1,21 +1,27 @@
 """Segment-parallel pose: one clip on several cores.
 
 MediaPipe's landmarker keeps tracking state from frame to frame and uses
-about one core, so a long clip is cut into time segments that separate
-processes analyse at the same time:
+about one core, so a long clip is cut into time segments that are tracked at
+the same time, each by its own landmarker:
 
 1. the container's packet list gives every frame's timestamp without
    decoding (:func:`formcheck.io.video.frame_timeline`), so each segment's
    frames keep the clip's own indices and times;
 2. every segment but the first starts ``WARMUP_S`` early: those frames are
    tracked so the landmarker settles, then dropped at the join;
-3. each worker process (``python -m formcheck.parallel``, a fresh
-   interpreter, so it never re-imports the caller's script) loads the model
-   from its path (nothing heavy is sent), seeks to the keyframe before its
-   start and decodes only its stretch; the calling process analyses the
-   first segment itself;
+3. each segment's decoder seeks to the keyframe before its start and
+   decodes only its stretch; the calling thread tracks the first segment,
+   the others run in threads of the same process (default: MediaPipe's C
+   calls release the GIL, and one interpreter holds the libraries once) or
+   in worker processes (``python -m formcheck.parallel``: a fresh
+   interpreter that loads the model from its path and never re-imports the
+   caller's script; jobs and results cross the pipe as JSON and ``.npy``);
 4. the raw tracks are concatenated; cleaning, events and metrics then run
    once on the merged tracks, exactly as for a single-process run.
+
+The first segment is tracked exactly as in a single pass. Later segments
+start from a fresh tracker, so their landmarks differ from a single pass by
+the model's frame-to-frame noise (about a pixel), not by a shift.
 
 Whenever the clip cannot be split safely (no per-packet timestamps, a
 decoded frame that differs from the timeline, a worker that fails), the
@@ -25,15 +31,17 @@ caller gets None and runs the ordinary single-pass path instead.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import math
 import os
-import pickle
 import queue
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -245,18 +253,90 @@ def pose_segment(
     return track
 
 
-def _send(stream: IO[bytes], message: tuple[str, Any]) -> None:
-    pickle.dump(message, stream, protocol=pickle.HIGHEST_PROTOCOL)
+_TRACK_ARRAYS = ("position", "confidence", "world_position", "time_s", "frame")
+
+
+def encode_job(job: SegmentJob) -> bytes:
+    """A SegmentJob as JSON (plain data only: nothing executable crosses the pipe)."""
+    tl = job.timeline
+    doc = {
+        "info": dataclasses.asdict(job.info),
+        "pts": [int(p) for p in tl.pts],
+        "time_base": [tl.time_base.numerator, tl.time_base.denominator],
+        "segment": dataclasses.asdict(job.segment),
+        "model_path": job.model_path,
+        "model_sha256": job.model_sha256,
+        "settings": dataclasses.asdict(job.settings),
+        "time_scale": job.time_scale,
+        "max_long_side": job.max_long_side,
+    }
+    return json.dumps(doc).encode("utf-8")
+
+
+def decode_job(data: bytes) -> SegmentJob:
+    """Inverse of :func:`encode_job`."""
+    doc = json.loads(data.decode("utf-8"))
+    return SegmentJob(
+        info=VideoInfo(**doc["info"]),
+        timeline=FrameTimeline(
+            pts=np.asarray(doc["pts"], dtype=np.int64), time_base=Fraction(*doc["time_base"])
+        ),
+        segment=Segment(**doc["segment"]),
+        model_path=str(doc["model_path"]),
+        model_sha256=str(doc["model_sha256"]),
+        settings=PoseSettings(**doc["settings"]),
+        time_scale=float(doc["time_scale"]),
+        max_long_side=int(doc["max_long_side"]),
+    )
+
+
+def send_message(
+    stream: IO[bytes], kind: str, value: Any = None, track: PoseTrack | None = None
+) -> None:
+    """Write one message: a JSON line, then the track's arrays in ``.npy`` format."""
+    head: dict[str, Any] = {"kind": kind, "value": value}
+    if track is not None:
+        head["size"] = [track.width, track.height]
+    stream.write(json.dumps(head).encode("utf-8") + b"\n")
+    if track is not None:
+        for name in _TRACK_ARRAYS:
+            np.lib.format.write_array(stream, getattr(track, name), allow_pickle=False)
     stream.flush()
 
 
-def worker_main() -> None:
-    """Entry of a worker process: read a SegmentJob on stdin, answer on stdout.
+def read_message(stream: IO[bytes]) -> tuple[str, Any]:
+    """Read one message written by :func:`send_message`.
 
-    Messages are pickled tuples: ``("progress", frames_done)`` now and then,
-    then ``("done", PoseTrack)`` or ``("failed", reason)``. Anything else
-    printed to file descriptor 1 (native libraries) is sent to /dev/null so
-    it cannot corrupt the messages.
+    Returns
+    -------
+    tuple
+        ``(kind, value)``, where a ``"done"`` message's value is the PoseTrack.
+
+    Raises
+    ------
+    EOFError
+        At the end of the stream.
+    """
+    line = stream.readline()
+    if not line:
+        raise EOFError
+    head = json.loads(line.decode("utf-8"))
+    if "size" not in head:
+        return str(head["kind"]), head["value"]
+    arrays = {
+        name: np.lib.format.read_array(stream, allow_pickle=False) for name in _TRACK_ARRAYS
+    }
+    width, height = head["size"]
+    return str(head["kind"]), PoseTrack(**arrays, width=int(width), height=int(height))
+
+
+def worker_main() -> None:
+    """Entry of a worker process: read a SegmentJob (JSON) on stdin, answer on stdout.
+
+    Messages (:func:`send_message`): ``progress`` now and then, then ``done``
+    with the track or ``failed`` with the reason. Anything else printed to
+    file descriptor 1 (native libraries) is sent to /dev/null so it cannot
+    corrupt the messages.
     """
     out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -265,13 +345,13 @@ def worker_main() -> None:
 
     def report(done: int) -> None:
         if done % PROGRESS_EVERY == 0:
-            _send(out, ("progress", done))
+            send_message(out, "progress", done)
 
     try:
-        job = pickle.load(sys.stdin.buffer)
-        _send(out, ("done", pose_segment(job, on_frame=report)))
+        job = decode_job(sys.stdin.buffer.read())
+        send_message(out, "done", track=pose_segment(job, on_frame=report))
     except Exception as exc:  # reported to the parent, which falls back to one pass
-        _send(out, ("failed", f"{type(exc).__name__}: {exc}"))
+        send_message(out, "failed", f"{type(exc).__name__}: {exc}")
     out.close()
 
 
@@ -422,11 +502,11 @@ class _Workers:
             return
         try:
             with proc.stdin:
-                pickle.dump(job, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                proc.stdin.write(encode_job(job))
             while True:
-                kind, payload = pickle.load(proc.stdout)
+                kind, payload = read_message(proc.stdout)
                 self.messages.put((key, kind, payload))
-        except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+        except (EOFError, OSError, ValueError, KeyError, TypeError):
             pass
         self.messages.put((key, "eof", None))
 

@@ -17,7 +17,8 @@ import numpy as np
 import xarray as xr
 
 from formcheck.cleaning import CleaningSettings, clean_tracks
-from formcheck.errors import FormcheckError, NoRunnerError
+from formcheck.dataset import keypoint_xy, leg_length_px
+from formcheck.errors import ClipTooShortError, FormcheckError, NoRunnerError, SlowMotionError
 from formcheck.events import GaitEvent, detect_events
 from formcheck.io.model import PoseModel, load_model
 from formcheck.io.video import VideoInfo, VideoLimits, iter_frames, probe_video
@@ -32,8 +33,18 @@ ProgressFn = Callable[[int, int], None]
 
 MIN_DETECTION_RATE = 0.25
 """Below this share of frames with a person, the clip has no usable runner."""
-MIN_DETECTED_SECONDS = 1.0
-"""At least this much running must be detected to analyse anything."""
+MIN_DETECTED_SECONDS = 2.0
+"""Running shorter than this (two strides at 120 steps/min) cannot be measured."""
+MAX_GAP_S = 0.5
+"""Detection gaps up to this long still count as one continuous view of the runner."""
+DARK_BRIGHTNESS = 40.0
+"""Mean 0-255 luma below which a clip is called too dark in the no-runner message."""
+RHYTHM_MEDIAN = 3
+"""Running-median width (samples) that cleans the ankle signal for :func:`leg_rhythm_spm`."""
+SLOW_MOTION_SPM = 100.0
+"""A clear leg rhythm slower than this (steps/min) means the clip plays slower than filmed."""
+JUMP_LEGS = 0.6
+"""A mid-hip move larger than this many leg lengths between neighbouring frames is a jump."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +136,8 @@ def time_scale_for(info: VideoInfo, capture_fps: float | None) -> float:
     Parameters
     ----------
     info : VideoInfo
-        The probed clip.
+        The probed clip; its ``capture_fps_tag`` (slow-motion metadata) is
+        used when ``capture_fps`` is None.
     capture_fps : float or None
         Frame rate the clip was filmed at; None for a normal clip.
 
@@ -133,10 +145,45 @@ def time_scale_for(info: VideoInfo, capture_fps: float | None) -> float:
     -------
     float
         ``playback_fps / capture_fps``, or 1.
+
+    Raises
+    ------
+    FormcheckError
+        If ``capture_fps`` is not a positive frame rate.
     """
-    if not capture_fps or not math.isfinite(info.fps) or info.fps <= 0:
+    if capture_fps is not None and not (math.isfinite(capture_fps) and 1 <= capture_fps <= 10_000):
+        raise FormcheckError(
+            "--capture-fps must be the frame rate the clip was filmed at (1-10000), "
+            f"not {capture_fps}."
+        )
+    capture = capture_fps or info.capture_fps_tag
+    if not capture or not math.isfinite(info.fps) or info.fps <= 0:
         return 1.0
-    return float(info.fps) / float(capture_fps)
+    return float(info.fps) / float(capture)
+
+
+def capture_fps_source(info: VideoInfo, time_scale: float) -> str:
+    """Where the capture frame rate came from.
+
+    Parameters
+    ----------
+    info : VideoInfo
+        The probed clip.
+    time_scale : float
+        The playback-to-capture factor used.
+
+    Returns
+    -------
+    str
+        ``"file"`` (real time), ``"metadata"`` (the container's slow-motion
+        tag) or ``"option"`` (``--capture-fps``).
+    """
+    if time_scale == 1.0:
+        return "file"
+    tag = info.capture_fps_tag
+    if tag and math.isclose(info.fps / time_scale, tag, rel_tol=1e-6):
+        return "metadata"
+    return "option"
 
 
 def video_summary(info: VideoInfo, time_scale: float, ds: xr.Dataset) -> dict[str, Any]:
@@ -177,38 +224,320 @@ def video_summary(info: VideoInfo, time_scale: float, ds: xr.Dataset) -> dict[st
         "frames": int(ds.sizes["time"]),
         "duration_s": float(t[-1] - t[0] + np.median(dt)) if dt.size else 0.0,
         "variable_frame_rate": vfr,
+        "capture_fps_source": capture_fps_source(info, time_scale),
+        "capture_fps_tag": info.capture_fps_tag,
     }
 
 
-def check_runner(ds: xr.Dataset, source: str) -> None:
-    """Raise NoRunnerError when too few frames show a person.
+def _clip_seconds(t: np.ndarray) -> float:
+    """Duration covered by frame times ``t`` (one frame interval added)."""
+    if t.size == 0:
+        return 0.0
+    dt = np.diff(t)
+    return float(t[-1] - t[0] + (np.median(dt) if dt.size else 0.0))
+
+
+def _detected(ds: xr.Dataset) -> np.ndarray:
+    """Per frame: was a person detected (any finite keypoint)."""
+    pos = np.asarray(ds["position"].values, dtype=float)
+    return np.isfinite(pos).reshape(pos.shape[0], -1).any(axis=1)
+
+
+def runner_span(ds: xr.Dataset, max_gap_s: float = MAX_GAP_S) -> tuple[int, int]:
+    """The longest stretch of frames in which the runner is seen.
+
+    Gaps in detection up to ``max_gap_s`` long do not break a stretch.
 
     Parameters
     ----------
     ds : xarray.Dataset
-        Raw pose dataset with ``n_frames`` and ``detected_frames`` attributes.
+        Raw pose dataset.
+    max_gap_s : float
+        Longest tolerated gap, in seconds.
+
+    Returns
+    -------
+    tuple of int
+        ``(first, stop)`` frame positions (``stop`` exclusive); ``(0, 0)``
+        when nobody is seen.
+    """
+    seen = np.flatnonzero(_detected(ds))
+    if seen.size == 0:
+        return 0, 0
+    t = np.asarray(ds["time"].values, dtype=float)
+    breaks = np.flatnonzero(np.diff(t[seen]) > max_gap_s)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [seen.size - 1]])
+    spans = t[seen[ends]] - t[seen[starts]]
+    k = int(np.argmax(spans))
+    return int(seen[starts[k]]), int(seen[ends[k]]) + 1
+
+
+def check_runner(ds: xr.Dataset, source: str) -> None:
+    """Raise a clear error when the clip shows too little of a runner to measure.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Raw pose dataset with ``n_frames`` and ``detected_frames`` attributes
+        (and optionally ``first_frame_brightness``).
     source : str
         Clip name for the message.
 
     Raises
     ------
     NoRunnerError
-        If the person was found in too few frames, or for too short a time.
+        If no person, or a person in too few frames, was found.
+    ClipTooShortError
+        If the clip, or the stretch in which the runner is seen, is shorter
+        than two strides (:data:`MIN_DETECTED_SECONDS`).
     """
     n = int(ds.attrs.get("n_frames", ds.sizes["time"]))
     detected = int(ds.attrs.get("detected_frames", 0))
-    fps = float(ds.attrs.get("fps", float("nan")))
-    seconds = detected / fps if math.isfinite(fps) and fps > 0 else 0.0
+    t = np.asarray(ds["time"].values, dtype=float)
     if n == 0 or detected == 0:
+        brightness = float(ds.attrs.get("first_frame_brightness", float("nan")))
+        if math.isfinite(brightness) and brightness < DARK_BRIGHTNESS:
+            raise NoRunnerError(
+                f"no runner found in {source}: the picture is very dark (mean brightness "
+                f"{brightness:.0f} of 255). Film in brighter light or turn the exposure up."
+            )
         raise NoRunnerError(
             f"no runner found in {source}: no person was detected in any frame. Film the "
             "whole body from the side or behind, in good light."
         )
-    if detected / n < MIN_DETECTION_RATE or seconds < MIN_DETECTED_SECONDS:
+    clip_s = _clip_seconds(t)
+    if clip_s < MIN_DETECTED_SECONDS:
+        raise ClipTooShortError(
+            f"{source} is only {clip_s:.1f} s long, too short for two strides: formcheck "
+            f"needs at least {MIN_DETECTED_SECONDS:.0f} s of running (10-30 s is best). "
+            "Film a longer clip."
+        )
+    if detected / n < MIN_DETECTION_RATE:
         raise NoRunnerError(
             f"no runner found in {source}: a person was detected in only {detected} of {n} "
             "frames. Film the whole body, head to feet, for at least 10 seconds."
         )
+    first, stop = runner_span(ds)
+    seen_s = _clip_seconds(t[first:stop])
+    if seen_s < MIN_DETECTED_SECONDS:
+        raise ClipTooShortError(
+            f"the runner is seen for only {seen_s:.1f} s at a time in {source}, too short "
+            f"for two strides (at least {MIN_DETECTED_SECONDS:.0f} s needed). Film the whole "
+            "body without interruption for 10-30 s."
+        )
+
+
+def visible_part(ds: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
+    """Keep the longest stretch in which the runner is seen.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Raw pose dataset that passed :func:`check_runner`.
+
+    Returns
+    -------
+    tuple
+        ``(dataset of that stretch, notes for the report)``; the dataset is
+        ``ds`` itself when the runner is seen throughout.
+    """
+    first, stop = runner_span(ds)
+    n = ds.sizes["time"]
+    if first == 0 and stop == n:
+        return ds, []
+    t = np.asarray(ds["time"].values, dtype=float)
+    t0 = t[0]
+    note = (
+        f"the runner was seen only from {t[first] - t0:.1f} s to {t[stop - 1] - t0:.1f} s "
+        f"of {_clip_seconds(t):.1f} s; only that part was analysed"
+    )
+    return ds.isel(time=slice(first, stop)), [note]
+
+
+def tracking_notes(ds: xr.Dataset) -> list[str]:
+    """Warnings about the person tracking: jumps that suggest several people.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Raw (or trimmed) pose dataset.
+
+    Returns
+    -------
+    list of str
+        Empty when the tracked body moves smoothly.
+    """
+    leg = leg_length_px(ds)
+    if not math.isfinite(leg) or leg <= 0:
+        return []
+    hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
+    ok = np.flatnonzero(np.isfinite(hip).all(axis=1))
+    if ok.size < 2:
+        return []
+    t = np.asarray(ds["time"].values, dtype=float)[ok]
+    step = np.hypot(*np.diff(hip[ok], axis=0).T)
+    near = np.diff(t) <= 0.2
+    jumps = int(np.sum(near & (step > JUMP_LEGS * leg)))
+    if jumps == 0:
+        return []
+    return [
+        f"the tracked body jumped {jumps} time(s) across the frame: more than one person may "
+        "be in view, and strides of different people could be mixed; crop or film so that "
+        "only the runner is in the frame"
+    ]
+
+
+def input_notes(video: dict[str, Any]) -> list[str]:
+    """Notes about the input the report should state (downscaling, slow motion).
+
+    Parameters
+    ----------
+    video : dict
+        Video facts (from :func:`video_summary`).
+
+    Returns
+    -------
+    list of str
+        Plain sentences.
+    """
+    notes = []
+    w, h = video.get("width"), video.get("height")
+    aw, ah = video.get("analysed_width"), video.get("analysed_height")
+    if (aw, ah) != (w, h) and aw and ah:
+        notes.append(f"frames were downscaled from {w}x{h} to {aw}x{ah} for pose estimation")
+    if video.get("capture_fps_source") == "metadata":
+        notes.append(
+            f"the file says it was filmed at {video.get('capture_fps'):.0f} fps (slow motion); "
+            "times are in real seconds"
+        )
+    tag = video.get("capture_fps_tag")
+    if tag and video.get("capture_fps_source") == "option":
+        notes.append(
+            f"--capture-fps {video.get('capture_fps'):.0f} was used although the file says it "
+            f"was filmed at {tag:.0f} fps"
+        )
+    return notes
+
+
+def _running_median(y: np.ndarray, width: int) -> np.ndarray:
+    """Running median over ``width`` (odd) samples, edges padded with the end values."""
+    half = width // 2
+    if y.size < width:
+        return y
+    padded = np.concatenate([np.repeat(y[:1], half), y, np.repeat(y[-1:], half)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+    return np.median(windows, axis=1)
+
+
+def leg_rhythm_spm(ds: xr.Dataset, smooth: int = RHYTHM_MEDIAN) -> tuple[float, float]:
+    """Steps per minute from how often the ankles swing past their middle position.
+
+    Each ankle's position relative to the mid-hip, along the axis it moves
+    most, is counted each time it passes from well below its middle to well
+    above (or back): two passes per stride. Unlike contact detection this
+    needs no running-like timing, so it also measures clips that play slower
+    than they were filmed. A running median (``smooth`` samples) removes
+    short glitches such as leg-label swaps, and hysteresis of a quarter of
+    the swing keeps noise from adding passes.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+    smooth : int
+        Width of the running median, in samples (odd).
+
+    Returns
+    -------
+    tuple of float
+        ``(estimate, upper bound)`` in steps per minute; the bound allows one
+        uncounted pass at each end of the clip. NaN when the legs barely move.
+    """
+    nan = (float("nan"), float("nan"))
+    leg = leg_length_px(ds)
+    if not math.isfinite(leg) or leg <= 0:
+        return nan
+    t = np.asarray(ds["time"].values, dtype=float)
+    hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
+    rates, bounds = [], []
+    for side in ("left", "right"):
+        rel = keypoint_xy(ds, f"{side}_ankle") - hip
+        ok = np.isfinite(rel).all(axis=1)
+        if ok.sum() < 8:
+            continue
+        rel, tt = rel[ok], t[ok]
+        lo, hi = np.percentile(rel, 10, axis=0), np.percentile(rel, 90, axis=0)
+        axis = int(np.argmax(hi - lo))
+        swing = float(hi[axis] - lo[axis])
+        span = float(tt[-1] - tt[0])
+        if swing < 0.2 * leg or span <= 0:
+            continue
+        mid, band = (hi[axis] + lo[axis]) / 2, swing / 4
+        y = _running_median(rel[:, axis], smooth)
+        state = np.where(y > mid + band, 1, np.where(y < mid - band, -1, 0))
+        state = state[state != 0]
+        passes = int(np.sum(state[1:] != state[:-1]))
+        rates.append(passes / 2.0 / span * 120.0)
+        bounds.append((passes + 2) / 2.0 / span * 120.0)
+    if not rates:
+        return nan
+    return float(np.mean(rates)), float(np.max(bounds))
+
+
+def check_timing(
+    raw: xr.Dataset, tracks: xr.Dataset, metrics: dict[str, Metric], video: dict[str, Any]
+) -> None:
+    """Refuse to measure a clip that plays slower than it was filmed.
+
+    The clip is taken for slow motion when the cadence from the contacts is
+    below :data:`SLOW_MOTION_SPM`, or when the cadence is not trustworthy
+    (not status ok) and the leg rhythm measured from the tracks alone
+    (:func:`leg_rhythm_spm`, the larger upper bound of the raw and the
+    cleaned tracks) is below it. Nothing is measured then: every time-based
+    number would be wrong.
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        Raw tracks of the analysed stretch.
+    tracks : xarray.Dataset
+        Cleaned tracks.
+    metrics : dict of str to Metric
+        The computed metrics.
+    video : dict
+        Video facts (from :func:`video_summary`).
+
+    Raises
+    ------
+    SlowMotionError
+        With the capture frame rate to try.
+    """
+    cadence = metrics.get("cadence_spm")
+    value = cadence.value if cadence is not None else None
+    if value is not None and value < SLOW_MOTION_SPM:
+        rate = f"about {value:.0f}"  # the contacts themselves come too slowly
+    elif cadence is not None and cadence.status == "ok":
+        return
+    else:
+        bound = max(leg_rhythm_spm(ds)[1] for ds in (raw, tracks))
+        if not math.isfinite(bound) or bound >= SLOW_MOTION_SPM:
+            return
+        rate = f"under {bound:.0f}"
+    source = str(video.get("file", "the clip"))
+    if video.get("capture_fps_source", "file") != "file":
+        capture = float(video.get("capture_fps") or float("nan"))
+        raise SlowMotionError(
+            f"{source}: even at the capture rate of {capture:.0f} fps the runner takes {rate} "
+            "steps per minute, far below running (120-230), so nothing was measured. Check "
+            "--capture-fps: it is the frame rate the clip was filmed at."
+        )
+    raise SlowMotionError(
+        f"{source} looks like slow motion: the runner takes {rate} steps per minute of "
+        "playback, far below running (120-230), so nothing was measured. Run again with "
+        "--capture-fps set to the frame rate it was filmed at (slow motion is usually 120 or "
+        "240 fps)."
+    )
 
 
 def run_pose(
@@ -274,6 +603,7 @@ def run_pose(
         "model": model.name,
         "model_sha256": model.sha256,
         "pose_workers": workers,
+        "first_frame_brightness": info.first_frame_brightness,
     }
     ds = pose_dataset(track, source=Path(info.path).name, attrs=attrs)
     return info, ds, scale
@@ -300,7 +630,8 @@ def analyze_tracks(
     """
     options = options or AnalysisOptions()
     check_runner(raw, str(raw.attrs.get("source", "the clip")))
-    tracks = clean_tracks(raw, options.cleaning)
+    visible, notes = visible_part(raw)
+    tracks = clean_tracks(visible, options.cleaning)
     detected = detect_view(tracks)
     view = resolve_view(detected, options.view)
     events = detect_events(tracks, view)
@@ -311,6 +642,9 @@ def analyze_tracks(
         height_m=options.height_m,
         treadmill_speed_kmh=options.treadmill_speed_kmh,
     )
+    check_timing(visible, tracks, metrics, video)
+    notes = [*input_notes(video), *notes, *tracking_notes(visible)]
+    video = {**video, "warnings": notes}
     return Analysis(
         raw=raw,
         tracks=tracks,

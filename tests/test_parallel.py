@@ -96,6 +96,50 @@ def test_merge_joins_contiguous_segments_and_rejects_gaps() -> None:
         merge_tracks([a, _track([3, 4], [0.2, 0.4])])  # time not increasing
 
 
+def test_jobs_and_tracks_cross_the_pipe_as_plain_data(tmp_path: Path) -> None:
+    import io
+
+    from formcheck.io.video import VideoInfo
+    from formcheck.parallel import SegmentJob, decode_job, encode_job, read_message, send_message
+    from formcheck.pose import PoseSettings
+
+    info = VideoInfo(
+        path=str(tmp_path / "clip.mp4"), width=1920, height=1080, rotation=90, fps=29.97,
+        n_frames=900, duration_s=float("nan"), codec="h264", file_bytes=123,
+    )
+    job = SegmentJob(
+        info=info,
+        timeline=FrameTimeline(pts=np.arange(0, 900 * 3003, 3003), time_base=Fraction(1, 90000)),
+        segment=Segment(warmup=420, first=450, stop=900),
+        model_path="/m/pose.task",
+        model_sha256="ab" * 32,
+        settings=PoseSettings(min_detection_confidence=0.4),
+        time_scale=0.125,
+        max_long_side=1280,
+    )
+    back = decode_job(encode_job(job))
+    assert back.info.path == info.path and back.info.rotation == 90 and back.info.fps == 29.97
+    np.testing.assert_array_equal(back.timeline.pts, job.timeline.pts)
+    assert back.timeline.time_base == Fraction(1, 90000)
+    assert (back.segment, back.settings, back.time_scale) == (job.segment, job.settings, 0.125)
+
+    track = _track([5, 6, 7], [0.1, 0.2, 0.3])
+    track.position[1] = np.nan
+    stream = io.BytesIO()
+    send_message(stream, "progress", 15)
+    send_message(stream, "done", track=track)
+    send_message(stream, "failed", "VideoError: bad")
+    stream.seek(0)
+    assert read_message(stream) == ("progress", 15)
+    kind, got = read_message(stream)
+    assert kind == "done" and (got.width, got.height) == (64, 48)
+    np.testing.assert_array_equal(got.position, track.position)
+    np.testing.assert_array_equal(got.frame, track.frame)
+    assert read_message(stream) == ("failed", "VideoError: bad")
+    with pytest.raises(EOFError):
+        read_message(stream)
+
+
 # ---------------------------------------------------------------- decoding spans
 
 
@@ -323,3 +367,15 @@ def test_worker_processes_give_the_same_tracks_and_never_rerun_the_script(
     raw2, _, _ = serial_and_parallel[2]
     in_threads = raw2.position.values[..., 0].transpose(0, 2, 1)  # (time, keypoints, space)
     np.testing.assert_array_equal(np.load(result), in_threads)
+
+
+def test_cli_rejects_a_worker_count_below_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from formcheck.cli import app
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not read")
+    result = CliRunner().invoke(app, ["analyze", str(clip), "--workers", "0"])
+    assert result.exit_code == 2
+    assert "workers" in result.output

@@ -252,6 +252,8 @@ def render_video_and_frames(
     findings: Sequence[Finding],
     out_dir: str | Path,
     video_path: str | Path | None = None,
+    *,
+    write_video: bool = True,
 ) -> dict[str, bytes]:
     """Write the annotated MP4 and the flagged-frame PNGs, in one pass over the clip.
 
@@ -266,6 +268,9 @@ def render_video_and_frames(
     video_path : str or pathlib.Path, optional
         The source clip; when None or missing, skeletons are drawn on a blank
         background.
+    write_video : bool
+        False to write only the flagged-frame images (decoding stops after
+        the last flagged frame).
 
     Returns
     -------
@@ -295,6 +300,10 @@ def render_video_and_frames(
                 rel = f"{IMAGES_DIR}/{fr.image_name}"
                 write_bytes_atomic(out / rel, data)
                 images[rel] = data
+            if not write_video:
+                if not wanted or frame.index >= max(wanted):
+                    break
+                continue
             img = annotate_video_frame(
                 frame.image,
                 points,

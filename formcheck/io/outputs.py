@@ -8,6 +8,8 @@ frames), ``annotated.mp4``, ``per_stride.csv``, ``report.html``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,12 @@ from formcheck.io.exports import (
 from formcheck.io.tracks import TRACKS_FILE, load_json, save_json, save_tracks
 from formcheck.pipeline import Analysis
 from formcheck.report import analysis_findings, build_report
+from formcheck.session import (
+    Session,
+    build_session_report,
+    metric_sources,
+    session_findings,
+)
 
 REPORT_FILE = "report.json"
 MANIFEST_FILE = "outputs.json"
@@ -47,8 +55,11 @@ def source_video(out_dir: str | Path) -> Path | None:
     manifest = Path(out_dir) / MANIFEST_FILE
     if not manifest.is_file():
         return None
-    path = load_json(manifest).get("source_video")
-    return Path(path) if path and Path(path).is_file() else None
+    data = load_json(manifest)
+    path = data.get("source_video") if isinstance(data, dict) else None
+    if not isinstance(path, str) or not path or "\0" in path:
+        return None
+    return Path(path) if Path(path).is_file() else None
 
 
 def write_analysis(
@@ -79,6 +90,9 @@ def write_analysis(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # The folder is incomplete until the new report.json lands: drop an old one first,
+    # so a crash midway never leaves a stale report beside half-new files.
+    (out / REPORT_FILE).unlink(missing_ok=True)
     if write_tracks:
         save_tracks(analysis.raw, out / TRACKS_FILE)
     findings = analysis_findings(analysis)
@@ -95,10 +109,95 @@ def write_analysis(
         video_href=None if embed else VIDEO_FILE,
     )
     write_html(out / HTML_FILE, html)
-    src = Path(video_path).resolve() if video_path is not None and Path(video_path).is_file() else None
+    has_src = video_path is not None and Path(video_path).is_file()
+    src = Path(video_path).resolve() if has_src and video_path is not None else None
     save_json(out / MANIFEST_FILE, {
         "source_video": str(src) if src else None,
         "files": [TRACKS_FILE, VIDEO_FILE, CSV_FILE, HTML_FILE, *sorted(images), REPORT_FILE],
+    })
+    save_json(out / REPORT_FILE, report)
+    return report
+
+
+def write_session(
+    session: Session,
+    out_dir: str | Path,
+    *,
+    video_paths: Mapping[str, str | Path | None] | None = None,
+    write_tracks: bool = True,
+) -> dict[str, Any]:
+    """Write the outputs of a session of one or more clips; ``report.json`` last.
+
+    One clip: exactly :func:`write_analysis`. Several: each clip's own
+    complete report folder in ``out_dir/<label>/``, then the combined
+    report at the top (``report.json``, ``report.html``, ``per_stride.csv``
+    and the flagged frames of the combined findings in ``images/``, each
+    drawn on the clip its metric came from).
+
+    Parameters
+    ----------
+    session : Session
+        The session.
+    out_dir : str or pathlib.Path
+        Output folder.
+    video_paths : mapping of str to path, optional
+        Label -> source clip.
+    write_tracks : bool
+        Also (re)write each clip's ``tracks.nc``.
+
+    Returns
+    -------
+    dict
+        The combined report that was written.
+    """
+    paths = dict(video_paths or {})
+    out = Path(out_dir)
+    if len(session.analyses) == 1:
+        label = session.primary_label
+        return write_analysis(
+            session.primary, out, video_path=paths.get(label), write_tracks=write_tracks
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    for label, analysis in session.analyses.items():
+        write_analysis(
+            analysis, out / label, video_path=paths.get(label), write_tracks=write_tracks
+        )
+    findings = session_findings(session)
+    sources = metric_sources(session)
+    report = build_session_report(
+        session,
+        findings,
+        view_reports={label: f"{label}/{REPORT_FILE}" for label in session.labels},
+    )
+    images: dict[str, bytes] = {}
+    for label, analysis in session.analyses.items():
+        own = tuple(
+            replace(f, frames=tuple(fr for fr in f.frames if sources.get(fr.metric) == label))
+            for f in findings
+        )
+        if any(f.frames for f in own):
+            images.update(
+                render_video_and_frames(
+                    analysis, own, out, paths.get(label), write_video=False
+                )
+            )
+    write_per_stride_csv(out / CSV_FILE, report)
+    primary_video = out / session.primary_label / VIDEO_FILE
+    html = render_html(
+        report,
+        images=images,
+        plots=report_plots(session.primary, report),
+        video=None,
+        video_href=f"{session.primary_label}/{VIDEO_FILE}" if primary_video.is_file() else None,
+    )
+    write_html(out / HTML_FILE, html)
+    save_json(out / MANIFEST_FILE, {
+        "session": session.labels,
+        "source_videos": {
+            label: str(Path(p).resolve()) if p is not None and Path(p).is_file() else None
+            for label, p in paths.items()
+        },
+        "files": [CSV_FILE, HTML_FILE, *sorted(images), REPORT_FILE],
     })
     save_json(out / REPORT_FILE, report)
     return report

@@ -38,11 +38,33 @@ class VideoLimits:
         Longest accepted clip, in (capture) seconds.
     max_long_side : int
         Frames whose longer side exceeds this are downscaled before pose.
+    max_input_long_side : int
+        Larger coded frames are refused before any is decoded (one 16K frame
+        alone needs gigabytes).
+
+    Raises
+    ------
+    InputLimitError
+        If a limit is not a positive number.
     """
 
     max_bytes: int = 2 * 1024**3
     max_duration_s: float = 30 * 60.0
     max_long_side: int = 1920
+    max_input_long_side: int = 8192
+
+    def __post_init__(self) -> None:
+        """Check that every limit is a positive number."""
+        for name in ("max_bytes", "max_duration_s", "max_long_side", "max_input_long_side"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise InputLimitError(f"the limit {name} must be a positive number, not {value!r}.")
+            if not math.isfinite(value):
+                raise InputLimitError(f"the limit {name} must be finite, not {value!r}.")
+        if self.max_long_side < 64:
+            raise InputLimitError(
+                f"the analysis resolution must be at least 64 pixels, not {self.max_long_side}."
+            )
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,13 @@ class VideoInfo:
         Video codec name.
     file_bytes : int
         File size.
+    capture_fps_tag : float or None
+        Capture frame rate the container declares for a slow-motion recording
+        (Android's ``com.android.capture.fps``), None when absent or equal to
+        the playback rate.
+    first_frame_brightness : float
+        Mean 0-255 luma of the first frame (NaN when unknown); a very dark
+        clip explains why no runner was found.
     """
 
     path: str
@@ -79,6 +108,8 @@ class VideoInfo:
     duration_s: float
     codec: str
     file_bytes: int
+    capture_fps_tag: float | None = None
+    first_frame_brightness: float = float("nan")
 
     @property
     def orientation(self) -> str:
@@ -105,21 +136,92 @@ class Frame:
     image: np.ndarray
 
 
+CAPTURE_FPS_TAGS = ("com.android.capture.fps",)
+"""Container tags that give a slow-motion clip's capture frame rate."""
+
+
+def _sniff(path: Path) -> str:
+    """Guess what a file holds from its first bytes (for error messages only).
+
+    Returns ``"mp4"`` (ISO media: MP4/MOV/3GP), ``"matroska"``, ``"avi"``,
+    ``"text"`` or ``"unknown"``.
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return "unknown"
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "matroska"
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        return "avi"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unknown"
+    return "text" if text and all(c.isprintable() or c in "\r\n\t" for c in text) else "unknown"
+
+
+def _open_error(path: Path, exc: BaseException) -> VideoError:
+    """A one-line error for a file FFmpeg cannot open, by what it looks like."""
+    kind = _sniff(path)
+    if kind == "text":
+        what = "it is a text file, not a video"
+        todo = "Choose the video file itself (MP4, MOV, AVI)."
+    elif kind in ("mp4", "matroska", "avi"):
+        what = "it looks like a video that was cut short or damaged"
+        todo = "Copy or export it again and check that the copy finished."
+    else:
+        what = "it is not a video formcheck can read"
+        todo = "Export it as an MP4 (H.264) or MOV and try again."
+    return VideoError(f"cannot open {path.name}: {what} ({_short(exc)}). {todo}")
+
+
 def _open(path: Path) -> Any:
     import av
 
     try:
         return av.open(str(path), metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise VideoError(
-            f"cannot open {path.name} as a video ({_short(exc)}). Check that the file "
-            "is a complete MP4/MOV/AVI video; re-export or re-copy it if it was cut short."
-        ) from exc
+    except (av.FFmpegError, UnicodeDecodeError, ValueError, OSError) as exc:
+        raise _open_error(path, exc) from exc
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """The first line of an exception's message, without FFmpeg's errno and file name."""
+    import av
+
+    if isinstance(exc, av.FFmpegError) and getattr(exc, "strerror", None):
+        text = str(exc.strerror)
+    else:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:160]
+
+
+def _capture_fps_tag(container: Any, stream: Any, fps: float) -> float | None:
+    """Capture frame rate from slow-motion metadata, when it differs from ``fps``."""
+    for tags in (container.metadata or {}, stream.metadata or {}):
+        for key in CAPTURE_FPS_TAGS:
+            if key not in tags:
+                continue
+            try:
+                value = float(str(tags[key]).strip())
+            except ValueError:
+                continue
+            if math.isfinite(value) and 1.0 <= value <= 10_000.0:
+                differs = not math.isfinite(fps) or abs(value - fps) > 0.02 * fps
+                return value if differs else None
+    return None
+
+
+def _brightness(frame: Any) -> float:
+    """Mean luma (0-255) of a decoded frame, on a small copy."""
+    try:
+        small = frame.to_ndarray(format="gray", width=64, height=36)
+    except Exception:  # noqa: BLE001 - only a hint for messages; never fatal
+        return float("nan")
+    return float(np.mean(small))
 
 
 def _rotation_of(stream: Any, first_frame: Any | None) -> int:
@@ -146,12 +248,13 @@ def probe_video(path: str | Path, limits: VideoLimits | None = None) -> VideoInf
     path : str or pathlib.Path
         The video file.
     limits : VideoLimits, optional
-        Size and duration limits to enforce.
+        Size, duration and resolution limits to enforce.
 
     Returns
     -------
     VideoInfo
-        Upright size, rotation, nominal fps, frame count and duration.
+        Upright size, rotation, nominal fps, frame count, duration, and any
+        slow-motion capture rate the container declares.
 
     Raises
     ------
@@ -159,68 +262,98 @@ def probe_video(path: str | Path, limits: VideoLimits | None = None) -> VideoInf
         If the file is missing, not a video, has no video stream, or has no
         decodable frame.
     InputLimitError
-        If the file is larger or longer than the limits allow.
+        If the file is larger, longer or of higher resolution than the limits allow.
     """
-    import av
-
     limits = limits or VideoLimits()
     p = Path(path)
     if not p.is_file():
-        raise VideoError(f"no such video file: {p}")
+        raise VideoError(f"no such video file: {p.name}. Check the name and the folder.")
     size = p.stat().st_size
     if size == 0:
         raise VideoError(f"{p.name} is empty (0 bytes). Copy the video again.")
     if size > limits.max_bytes:
         raise InputLimitError(
-            f"{p.name} is {size / 1024**2:.0f} MB, over the {limits.max_bytes / 1024**2:.0f} MB "
-            "limit. Trim the clip to 10-30 s of steady running or raise the limit."
+            f"{p.name} is {_megabytes(size)}, over the {_megabytes(limits.max_bytes)} limit. "
+            "Trim the clip to 10-30 s of steady running or raise the limit (--max-size-mb)."
         )
     with _open(p) as container:
-        if not container.streams.video:
-            raise VideoError(
-                f"{p.name} has no video stream (audio only?). Record or export it as a video."
-            )
-        stream = container.streams.video[0]
-        first = None
-        try:
-            for first in container.decode(stream):
-                break
-        except (av.FFmpegError, ValueError) as exc:
-            raise VideoError(
-                f"cannot decode {p.name} ({_short(exc)}). The file looks damaged or cut "
-                "short; copy or export it again."
-            ) from exc
-        if first is None:
-            raise VideoError(f"{p.name} contains no video frames. Record the clip again.")
-        rotation = _rotation_of(stream, first)
-        cw, ch = int(first.width), int(first.height)
-        width, height = (ch, cw) if rotation in (90, 270) else (cw, ch)
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        fps = float(rate) if rate else float("nan")
-        duration = float("nan")
-        if stream.duration is not None and stream.time_base is not None:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            duration = container.duration / 1_000_000.0
-        n_frames = int(stream.frames or 0)
-        if n_frames == 0 and math.isfinite(duration) and math.isfinite(fps):
-            n_frames = int(round(duration * fps))
-        codec = stream.codec_context.name
-    if math.isfinite(duration) and duration > limits.max_duration_s:
+        info = _probe_open(container, p, size, limits)
+    if math.isfinite(info.duration_s) and info.duration_s > limits.max_duration_s:
         raise InputLimitError(
-            f"{p.name} lasts {duration / 60:.1f} min, over the {limits.max_duration_s / 60:.0f} min "
-            "limit. Trim it to the part you want analysed."
+            f"{p.name} lasts {info.duration_s:.1f} s, over the {limits.max_duration_s:g} s "
+            "limit. Trim it to the part you want analysed or raise the limit (--max-duration)."
         )
+    return info
+
+
+def _megabytes(n_bytes: float) -> str:
+    mb = n_bytes / 1024**2
+    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.2g} MB"
+
+
+def _probe_open(container: Any, p: Path, size: int, limits: VideoLimits) -> VideoInfo:
+    """Read :class:`VideoInfo` from an open container (see :func:`probe_video`)."""
+    import av
+
+    if not container.streams.video:
+        if container.streams.audio:
+            raise VideoError(
+                f"{p.name} holds only sound, no picture. Choose the video recording itself."
+            )
+        raise VideoError(
+            f"{p.name} contains no video frames (the recording is empty). Record the clip again."
+        )
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    coded = max(int(ctx.width or 0), int(ctx.height or 0)) if ctx is not None else 0
+    if coded > limits.max_input_long_side:
+        raise InputLimitError(
+            f"{p.name} is {ctx.width}x{ctx.height} pixels, over the "
+            f"{limits.max_input_long_side}-pixel limit. Export it at 4K or lower."
+        )
+    try:
+        first = next(iter(container.decode(stream)), None)
+    except (av.FFmpegError, ValueError, MemoryError) as exc:
+        raise VideoError(
+            f"cannot decode {p.name} ({_short(exc)}). The file looks damaged or cut "
+            "short; copy or export it again."
+        ) from exc
+    if first is None:
+        raise VideoError(
+            f"{p.name} contains no video frames (the recording is empty or cut short). "
+            "Record or copy the clip again."
+        )
+    if max(int(first.width), int(first.height)) > limits.max_input_long_side:
+        raise InputLimitError(
+            f"{p.name} is {first.width}x{first.height} pixels, over the "
+            f"{limits.max_input_long_side}-pixel limit. Export it at 4K or lower."
+        )
+    rotation = _rotation_of(stream, first)
+    cw, ch = int(first.width), int(first.height)
+    width, height = (ch, cw) if rotation in (90, 270) else (cw, ch)
+    fps = _nominal_fps(stream)
+    duration = float("nan")
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration = container.duration / 1_000_000.0
+    if not (math.isfinite(duration) and duration >= 0):
+        duration = float("nan")
+    n_frames = int(stream.frames or 0)
+    if n_frames <= 0 and math.isfinite(duration) and math.isfinite(fps):
+        n_frames = int(round(duration * fps))
     return VideoInfo(
         path=str(p),
         width=width,
         height=height,
         rotation=rotation,
         fps=fps,
-        n_frames=n_frames,
+        n_frames=max(0, n_frames),
         duration_s=duration,
-        codec=codec,
+        codec=ctx.name if ctx is not None else "unknown",
         file_bytes=size,
+        capture_fps_tag=_capture_fps_tag(container, stream, fps),
+        first_frame_brightness=_brightness(first),
     )
 
 
@@ -314,6 +447,18 @@ def frame_timeline(info: VideoInfo) -> FrameTimeline | None:
     if arr.size == 0 or np.any(np.diff(arr) <= 0):
         return None
     return FrameTimeline(pts=arr, time_base=Fraction(time_base))
+
+
+def _nominal_fps(stream: Any) -> float:
+    """The stream's nominal frame rate, NaN when it is missing or absurd."""
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        try:
+            fps = float(rate) if rate else float("nan")
+        except (ZeroDivisionError, TypeError, ValueError):
+            continue
+        if math.isfinite(fps) and 0.1 <= fps <= 10_000.0:
+            return fps
+    return float("nan")
 
 
 def output_size(info: VideoInfo, max_long_side: int) -> tuple[int, int]:

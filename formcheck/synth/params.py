@@ -52,6 +52,9 @@ class SynthParams:
     rotate_metadata : bool, default False
         For portrait clips: store landscape pixels plus a 90 degree display
         rotation, as phones do.
+    with_runner : bool, default True
+        Draw the runner. False renders the empty treadmill (same scene and
+        belt motion), for clips in which nobody runs.
     start_phase : float, default 0.1
         Fraction of the stride (0 = right initial contact) at ``t = 0``, in
         [0, 1).
@@ -80,6 +83,7 @@ class SynthParams:
     duration_s: float = 6.0
     style: Style = "a"
     rotate_metadata: bool = False
+    with_runner: bool = True
     start_phase: float = 0.1
     seed: int = 0
 
@@ -151,6 +155,8 @@ def validate_params(p: SynthParams) -> None:
             raise FormcheckError(f"{name} must be even for H.264 (yuv420p); got {size}.")
     if not isinstance(p.rotate_metadata, bool):
         raise FormcheckError(f"rotate_metadata must be True or False; got {p.rotate_metadata!r}.")
+    if not isinstance(p.with_runner, bool):
+        raise FormcheckError(f"with_runner must be True or False; got {p.with_runner!r}.")
     if not isinstance(p.seed, int) or isinstance(p.seed, bool) or p.seed < 0:
         raise FormcheckError(f"seed must be a non-negative integer; got {p.seed!r}.")
     # Geometry: solving the gait raises FormcheckError if the leg cannot reach.

@@ -485,7 +485,12 @@ def _upright_to_stored(frame: np.ndarray, rotate: bool) -> np.ndarray:
 
 
 def render_frame(
-    scene: Scene, gait: Gait, joints: dict[str, np.ndarray], time_s: float, palette: Palette
+    scene: Scene,
+    gait: Gait,
+    joints: dict[str, np.ndarray],
+    time_s: float,
+    palette: Palette,
+    with_runner: bool = True,
 ) -> np.ndarray:
     """Render one upright RGB frame.
 
@@ -501,6 +506,8 @@ def render_frame(
         Time, for the belt texture.
     palette : Palette
         Runner colours.
+    with_runner : bool, default True
+        Draw the runner (False: the empty treadmill).
 
     Returns
     -------
@@ -511,7 +518,8 @@ def render_frame(
     period = scene.belt_texture.shape[0]
     offset = int(round(scene.belt_speed_mm * time_s))
     img[scene.belt_index] = scene.belt_texture[np.mod(scene.belt_x_mm + offset, period)]
-    draw_runner(img, gait.camera, gait, joints, palette)
+    if with_runner:
+        draw_runner(img, gait.camera, gait, joints, palette)
     return img
 
 
@@ -540,4 +548,5 @@ def render_frames(params: SynthParams, stored: bool = False) -> Iterator[np.ndar
     rotate = stored and params.rotate_metadata and params.portrait
     for i, t in enumerate(times):
         frame_joints = {name: arr[i] for name, arr in joints.items()}
-        yield _upright_to_stored(render_frame(scene, gait, frame_joints, float(t), palette), rotate)
+        img = render_frame(scene, gait, frame_joints, float(t), palette, params.with_runner)
+        yield _upright_to_stored(img, rotate)

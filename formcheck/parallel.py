@@ -15,7 +15,7 @@ the same time, each by its own landmarker:
    calls release the GIL, and one interpreter holds the libraries once) or
    in worker processes (``python -m formcheck.parallel``: a fresh
    interpreter that loads the model from its path and never re-imports the
-   caller's script; jobs and results cross the pipe as JSON and ``.npy``);
+   caller's script; jobs and results cross the pipe as JSON and raw array bytes);
 4. the raw tracks are concatenated; cleaning, events and metrics then run
    once on the merged tracks, exactly as for a single-process run.
 
@@ -293,15 +293,31 @@ def decode_job(data: bytes) -> SegmentJob:
 def send_message(
     stream: IO[bytes], kind: str, value: Any = None, track: PoseTrack | None = None
 ) -> None:
-    """Write one message: a JSON line, then the track's arrays in ``.npy`` format."""
+    """Write one message: a JSON line, then the track's arrays as raw bytes.
+
+    The JSON line gives each array's dtype and shape; nothing is pickled.
+    """
     head: dict[str, Any] = {"kind": kind, "value": value}
+    arrays: list[np.ndarray] = []
     if track is not None:
+        arrays = [np.ascontiguousarray(getattr(track, name)) for name in _TRACK_ARRAYS]
         head["size"] = [track.width, track.height]
+        head["arrays"] = [[a.dtype.str, list(a.shape)] for a in arrays]
     stream.write(json.dumps(head).encode("utf-8") + b"\n")
-    if track is not None:
-        for name in _TRACK_ARRAYS:
-            np.lib.format.write_array(stream, getattr(track, name), allow_pickle=False)
+    for arr in arrays:
+        stream.write(arr.tobytes())
     stream.flush()
+
+
+def _read_exactly(stream: IO[bytes], n: int) -> bytes:
+    parts = []
+    while n > 0:
+        chunk = stream.read(n)
+        if not chunk:
+            raise EOFError("the stream ended inside a message")
+        parts.append(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
 
 
 def read_message(stream: IO[bytes]) -> tuple[str, Any]:
@@ -321,11 +337,15 @@ def read_message(stream: IO[bytes]) -> tuple[str, Any]:
     if not line:
         raise EOFError
     head = json.loads(line.decode("utf-8"))
-    if "size" not in head:
+    if "arrays" not in head:
         return str(head["kind"]), head["value"]
-    arrays = {
-        name: np.lib.format.read_array(stream, allow_pickle=False) for name in _TRACK_ARRAYS
-    }
+    arrays = {}
+    for name, (dtype, shape) in zip(_TRACK_ARRAYS, head["arrays"], strict=True):
+        dt = np.dtype(dtype)
+        if dt.hasobject:
+            raise ValueError("object arrays are not accepted")
+        size = dt.itemsize * math.prod(int(d) for d in shape)
+        arrays[name] = np.frombuffer(_read_exactly(stream, size), dtype=dt).reshape(shape).copy()
     width, height = head["size"]
     return str(head["kind"]), PoseTrack(**arrays, width=int(width), height=int(height))
 

@@ -293,20 +293,38 @@ def pose_mode_fps(clip: Path, model: PoseModel, mode: str) -> float:
 STAGES = ("visible_part", "clean_tracks", "detect_view", "detect_events", "compute_metrics")
 
 
-def profile_analysis(clip: Path, model: PoseModel) -> tuple[float, dict[str, float], list[str]]:
-    """Profile ``analyze_tracks`` on one clip's raw tracks (cProfile).
+@dataclass
+class AnalysisProfile:
+    """Where the time after pose goes."""
 
-    Returns the tracks' duration, the cumulative seconds of each stage
-    function found, and the four formcheck functions below the stages with
-    the most cumulative time (with their call counts).
+    duration_s: float
+    stages: dict[str, float]
+    inner: list[str]
+    outputs_s: float
+
+
+def profile_analysis(clip: Path, model: PoseModel, workdir: Path) -> AnalysisProfile:
+    """Profile ``analyze_tracks`` on one clip's raw tracks (cProfile), then time the outputs.
+
+    Gives the tracks' duration, the cumulative seconds of each stage function
+    found, the four formcheck functions below the stages with the most
+    cumulative time (with their call counts), and the seconds
+    :func:`formcheck.io.outputs.write_analysis` takes to write the report
+    folder (tracks, annotated video, flagged frames, HTML) afterwards, as
+    ``formcheck analyze`` does.
     """
     import cProfile
     import pstats
 
+    from formcheck.io.outputs import write_analysis
+
     info, raw, scale = run_pose(clip, AnalysisOptions(workers=2), model=model)
     video = video_summary(info, scale, raw)
     prof = cProfile.Profile()
-    prof.runcall(analyze_tracks, raw, video)
+    analysis = prof.runcall(analyze_tracks, raw, video)
+    start = time.perf_counter()
+    write_analysis(analysis, workdir / "report_out", video_path=clip)
+    outputs_s = time.perf_counter() - start
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
     stages: dict[str, float] = {}
     inner: list[tuple[float, str]] = []
@@ -317,8 +335,12 @@ def profile_analysis(clip: Path, model: PoseModel) -> tuple[float, dict[str, flo
             stages[name] = stages.get(name, 0.0) + float(cum)
         elif name not in ("analyze_tracks", "<lambda>", "<listcomp>", "<genexpr>"):
             inner.append((float(cum), f"{Path(file).stem}.{name} ({calls} calls) {cum:.2f} s"))
-    duration = float(raw["time"].values[-1] - raw["time"].values[0])
-    return duration, stages, [text for _, text in sorted(inner, reverse=True)[:4]]
+    return AnalysisProfile(
+        duration_s=float(raw["time"].values[-1] - raw["time"].values[0]),
+        stages=stages,
+        inner=[text for _, text in sorted(inner, reverse=True)[:4]],
+        outputs_s=outputs_s,
+    )
 
 
 # ----------------------------------------------------------------------------- memory
@@ -470,7 +492,7 @@ class Results:
     runs: dict[tuple[str, int], list[PipelineRun]] = field(default_factory=dict)
     modes: dict[str, float] = field(default_factory=dict)
     frame_profile: FrameProfile | None = None
-    analysis: tuple[float, dict[str, float], list[str]] | None = None
+    analysis: AnalysisProfile | None = None
     memory: dict[tuple[int, int | None], MemoryRun] = field(default_factory=dict)
     batch: dict[int, tuple[float, str]] = field(default_factory=dict)
     speed_seconds: float = 60.0
@@ -493,7 +515,7 @@ def measure(args: argparse.Namespace, clips: Clips, workdir: Path) -> Results:
     res.frame_profile = profile_pose_loop(clips.speed["1080p"], model)
     for mode in ("threads", "processes"):
         res.modes[mode] = pose_mode_fps(clips.speed["1080p"], model, mode)
-    res.analysis = profile_analysis(clips.speed["1080p"], model)
+    res.analysis = profile_analysis(clips.speed["1080p"], model, workdir)
     for workers in (None, 1):
         for minutes, clip in clips.rss.items():
             if workers == 1 and minutes not in (min(clips.rss), max(clips.rss)):
@@ -622,11 +644,13 @@ def print_report(res: Results, rows: list[tuple[str, str, str, str, str]], load:
         print("  2-segment pose alone, 1080p: segments in threads "
               f"{_fmt(res.modes['threads'])} fps, in worker processes "
               f"{_fmt(res.modes['processes'])} fps")
-    if res.analysis is not None:
-        dur, stages, inner = res.analysis
-        print(f"  analysis of {dur:.0f} s of 1080p tracks, cumulative s per stage: "
-              + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
-        print("  heaviest functions inside: " + "; ".join(inner))
+    an = res.analysis
+    if an is not None:
+        print(f"  analysis of {an.duration_s:.0f} s of 1080p tracks, cumulative s per stage: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in an.stages.items()))
+        print("  heaviest functions inside: " + "; ".join(an.inner))
+        print(f"  then writing the report folder (annotated video, frames, HTML; "
+              f"'formcheck analyze' does this after analyze()): {an.outputs_s:.1f} s")
 
 
 def main() -> None:

@@ -185,12 +185,19 @@ def plan_segments(n_frames: int, fps: float, workers: int) -> list[Segment]:
     list of Segment
         Kept ranges cover ``0 .. n_frames - 1`` once, in order; each segment
         after the first starts its warm-up ``WARMUP_S`` (at least
-        ``MIN_WARMUP_FRAMES`` frames) before its first kept frame.
+        ``MIN_WARMUP_FRAMES`` frames) before its first kept frame. Every
+        segment tracks the same number of frames, warm-up included, so the
+        first (which needs none) keeps that many more.
     """
     workers = max(1, min(int(workers), n_frames))
     rate = fps if math.isfinite(fps) and fps > 0 else 30.0
     warm = max(MIN_WARMUP_FRAMES, math.ceil(WARMUP_S * rate))
-    bounds = np.linspace(0, n_frames, workers + 1).round().astype(int)
+    tracked = (n_frames + (workers - 1) * warm) / workers
+    if tracked - warm >= warm:
+        inner = tracked + (tracked - warm) * np.arange(workers - 1)
+        bounds = np.concatenate([[0], inner.round(), [n_frames]]).astype(int)
+    else:  # too short to balance: equal shares
+        bounds = np.linspace(0, n_frames, workers + 1).round().astype(int)
     return [
         Segment(warmup=max(0, int(a) - warm) if a else 0, first=int(a), stop=int(b))
         for a, b in zip(bounds[:-1], bounds[1:], strict=True)

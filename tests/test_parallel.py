@@ -43,16 +43,16 @@ def test_segments_cover_every_frame_once_in_order(n: int, workers: int) -> None:
     kept = np.concatenate([np.arange(s.first, s.stop) for s in segs])
     np.testing.assert_array_equal(kept, np.arange(n))
     assert len(segs) == min(workers, n)
-    sizes = [s.stop - s.first for s in segs]
-    assert max(sizes) - min(sizes) <= 1
     assert segs[0].warmup == 0
     for s in segs[1:]:
         assert s.first - s.warmup == min(s.first, max(MIN_WARMUP_FRAMES, 30))
+    tracked = [s.stop - s.warmup for s in segs]  # the work of each segment
+    assert max(tracked) - min(tracked) <= 1 or n < 4 * workers * 30
 
 
-def test_warmup_is_one_second_of_frames() -> None:
+def test_warmup_is_one_second_of_frames_and_the_first_segment_keeps_more() -> None:
     segs = plan_segments(6000, 60.0, 2)
-    assert segs[1] == Segment(warmup=3000 - 60, first=3000, stop=6000)
+    assert segs == [Segment(0, 0, 3030), Segment(warmup=3030 - 60, first=3030, stop=6000)]
 
 
 def test_worker_count_rules() -> None:

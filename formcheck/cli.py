@@ -192,6 +192,14 @@ def analyze(
     max_resolution: Annotated[
         int, typer.Option(help="Downscale frames with a longer side (pixels) before pose.")
     ] = 1920,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Pose trackers working on time segments of one clip at once (default: 1 for "
+            "clips under 20 s, else 2 on a machine with 2 or more cores).",
+        ),
+    ] = None,
 ) -> None:
     """Analyse a clip (or a side and a rear clip of one run) and write the report to --out."""
     from formcheck.io.outputs import write_session
@@ -210,6 +218,7 @@ def analyze(
             height_m=height,
             treadmill_speed_kmh=speed,
             limits=limits,
+            workers=workers,
         )
         with _progress(quiet, f"pose {clip.name}") as update:
             analyses.append(run_analysis(clip, options, on_progress=update))

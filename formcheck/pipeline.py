@@ -23,7 +23,8 @@ from formcheck.events import GaitEvent, detect_events
 from formcheck.io.model import PoseModel, load_model
 from formcheck.io.video import VideoInfo, VideoLimits, iter_frames, probe_video
 from formcheck.metrics import Metric, compute_metrics
-from formcheck.pose import PoseSettings, estimate_pose
+from formcheck.parallel import choose_workers, parallel_pose
+from formcheck.pose import PoseSettings, PoseTrack, pose_dataset, track_pose
 from formcheck.view import ViewInfo, detect_view, resolve_view
 
 ViewChoice = Literal["auto", "side", "rear", "front"]
@@ -69,6 +70,10 @@ class AnalysisOptions:
         Cleaning-stage parameters.
     pose : PoseSettings
         Landmarker thresholds.
+    workers : int or None
+        Processes running pose on this one clip (time segments in parallel,
+        see :mod:`formcheck.parallel`). None is automatic: 1 for clips
+        shorter than 20 s, else ``min(2, CPU cores)``.
     """
 
     model_path: str | None = None
@@ -79,6 +84,16 @@ class AnalysisOptions:
     limits: VideoLimits = field(default_factory=VideoLimits)
     cleaning: CleaningSettings = field(default_factory=CleaningSettings)
     pose: PoseSettings = field(default_factory=PoseSettings)
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        """Reject a worker count below one."""
+        if self.workers is not None and (
+            isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1
+        ):
+            raise FormcheckError(
+                f"workers must be a whole number of at least 1; got {self.workers!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -560,18 +575,37 @@ def run_pose(
         if on_progress is not None:
             on_progress(done, total)
 
-    frames = iter_frames(info, time_scale=scale, max_long_side=options.limits.max_long_side)
+    duration = info.duration_s
+    if not math.isfinite(duration) and math.isfinite(info.fps) and info.fps > 0:
+        duration = info.n_frames / info.fps
+    workers = choose_workers(duration, options.workers)
+    track: PoseTrack | None = None
+    if workers > 1:
+        track = parallel_pose(
+            info,
+            model,
+            workers,
+            time_scale=scale,
+            max_long_side=options.limits.max_long_side,
+            settings=options.pose,
+            on_frame=tick,
+        )
+    if track is None:  # one process, or the clip could not be split safely
+        workers = 1
+        frames = iter_frames(info, time_scale=scale, max_long_side=options.limits.max_long_side)
+        track = track_pose(
+            frames, model, settings=options.pose, expected_frames=info.n_frames, on_frame=tick
+        )
     attrs = {
         "rotation": info.rotation,
         "time_scale": scale,
         "playback_fps": info.fps,
         "model": model.name,
         "model_sha256": model.sha256,
+        "pose_workers": workers,
         "first_frame_brightness": info.first_frame_brightness,
     }
-    ds = estimate_pose(
-        frames, model, source=Path(info.path).name, settings=options.pose, attrs=attrs, on_frame=tick
-    )
+    ds = pose_dataset(track, source=Path(info.path).name, attrs=attrs)
     return info, ds, scale
 
 

@@ -7,18 +7,20 @@ between frames. Frames with no person become NaN rows and are counted.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
-from formcheck.dataset import from_arrays
 from formcheck.io.model import PoseModel
 from formcheck.io.video import Frame
 from formcheck.landmarks import KEYPOINT_NAMES
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 N_KEYPOINTS = len(KEYPOINT_NAMES)
 ProgressCallback = Callable[[int], None]
@@ -43,22 +45,27 @@ class PoseSettings:
     min_tracking_confidence: float = 0.5
 
 
+_NATIVE_STDERR_LOCK = threading.Lock()
+"""File descriptor 2 is one per process: landmarkers in several threads take turns muting it."""
+
+
 @contextmanager
 def _quiet_native_stderr() -> Iterator[None]:
     """Silence C++ logging (XNNPACK, feedback manager) written to fd 2."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    with _NATIVE_STDERR_LOCK:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 def _make_landmarker(model: PoseModel, settings: PoseSettings) -> Any:
@@ -84,6 +91,202 @@ def _make_landmarker(model: PoseModel, settings: PoseSettings) -> Any:
         return PoseLandmarker.create_from_options(options)
 
 
+@dataclass(frozen=True, eq=False)
+class PoseTrack:
+    """Raw pose results of a run of frames, as plain arrays (cheap to pickle).
+
+    Attributes
+    ----------
+    position : numpy.ndarray
+        ``(n, 33, 2)`` pixel coordinates of the upright frame; NaN where no
+        person was found.
+    confidence : numpy.ndarray
+        ``(n, 33)`` visibility.
+    world_position : numpy.ndarray
+        ``(n, 33, 3)`` world landmarks in metres.
+    time_s : numpy.ndarray
+        ``(n,)`` frame times in capture seconds.
+    frame : numpy.ndarray
+        ``(n,)`` decode indices in the whole clip.
+    width, height : int
+        Size of the frames the pixels refer to.
+    """
+
+    position: np.ndarray
+    confidence: np.ndarray
+    world_position: np.ndarray
+    time_s: np.ndarray
+    frame: np.ndarray
+    width: int
+    height: int
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames."""
+        return int(self.time_s.shape[0])
+
+    @property
+    def detected_frames(self) -> int:
+        """Frames in which a person was found."""
+        return int(np.count_nonzero(~np.isnan(self.confidence[:, 0])))
+
+
+class _TrackBuffer:
+    """Preallocated per-frame arrays that grow geometrically (no per-frame objects)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.n = 0
+        self.norm, self.vis, self.world, self.time, self.index = self._empty(max(16, capacity))
+
+    @staticmethod
+    def _empty(capacity: int) -> tuple[np.ndarray, ...]:
+        return (
+            np.full((capacity, N_KEYPOINTS, 2), np.nan),
+            np.full((capacity, N_KEYPOINTS), np.nan),
+            np.full((capacity, N_KEYPOINTS, 3), np.nan),
+            np.zeros(capacity),
+            np.zeros(capacity, dtype=np.int64),
+        )
+
+    def _grow(self) -> None:
+        new = self._empty(self.n + self.n // 2 + 16)
+        old = (self.norm, self.vis, self.world, self.time, self.index)
+        for dst, src in zip(new, old, strict=True):
+            dst[: self.n] = src[: self.n]
+        self.norm, self.vis, self.world, self.time, self.index = new
+
+    def add(self, index: int, time_s: float, result: Any) -> None:
+        if self.n == self.time.shape[0]:
+            self._grow()
+        i = self.n
+        self.time[i] = time_s
+        self.index[i] = index
+        if result.pose_landmarks:
+            lms = result.pose_landmarks[0]
+            self.norm[i] = [(lm.x, lm.y) for lm in lms]
+            self.vis[i] = [1.0 if lm.visibility is None else lm.visibility for lm in lms]
+            if result.pose_world_landmarks:
+                self.world[i] = [(p.x, p.y, p.z) for p in result.pose_world_landmarks[0]]
+        self.n += 1
+
+    def track(self, width: int, height: int) -> PoseTrack:
+        """The filled rows as a PoseTrack; the buffer is consumed (no copy when full)."""
+        n = self.n
+
+        def rows(arr: np.ndarray) -> np.ndarray:
+            return arr if arr.shape[0] == n else arr[:n].copy()
+
+        position = rows(self.norm)
+        position *= np.array([width, height], dtype=float)
+        return PoseTrack(
+            position=position,
+            confidence=rows(self.vis),
+            world_position=rows(self.world),
+            time_s=rows(self.time),
+            frame=rows(self.index),
+            width=width,
+            height=height,
+        )
+
+
+def track_pose(
+    frames: Iterable[Frame],
+    model: PoseModel,
+    *,
+    settings: PoseSettings | None = None,
+    keep_from: int = 0,
+    expected_frames: int = 0,
+    on_frame: ProgressCallback | None = None,
+) -> PoseTrack:
+    """Run one MediaPipe landmarker (VIDEO mode, tracking) over a frame stream.
+
+    Parameters
+    ----------
+    frames : iterable of Frame
+        Upright RGB frames with strictly increasing times.
+    model : PoseModel
+        A verified ``.task`` model.
+    settings : PoseSettings, optional
+        Landmarker thresholds.
+    keep_from : int
+        Frames with a smaller index are tracked (so the tracker settles) but
+        not kept: the warm-up of a segment analysed on its own.
+    expected_frames : int
+        Frames expected (sizes the arrays once; 0 when unknown).
+    on_frame : callable, optional
+        Called with the number of frames kept so far, after each kept frame.
+
+    Returns
+    -------
+    PoseTrack
+        The kept frames' landmarks, times and indices.
+    """
+    import mediapipe as mp
+
+    settings = settings or PoseSettings()
+    buf = _TrackBuffer(expected_frames)
+    width = height = 0
+    last_ms = -1
+    srgb = mp.ImageFormat.SRGB
+    with _make_landmarker(model, settings) as landmarker:
+        for frame in frames:
+            height, width = frame.image.shape[:2]
+            ts_ms = max(int(round(frame.time_s * 1000.0)), last_ms + 1)
+            image = mp.Image(image_format=srgb, data=frame.image)
+            if last_ms < 0:  # the first call logs a native warning; keep it away from users
+                with _quiet_native_stderr():
+                    result = landmarker.detect_for_video(image, ts_ms)
+            else:
+                result = landmarker.detect_for_video(image, ts_ms)
+            last_ms = ts_ms
+            if frame.index < keep_from:
+                continue
+            buf.add(frame.index, frame.time_s, result)
+            if on_frame is not None:
+                on_frame(buf.n)
+    return buf.track(width, height)
+
+
+def pose_dataset(
+    track: PoseTrack, *, source: str, attrs: dict[str, Any] | None = None
+) -> xr.Dataset:
+    """Turn a :class:`PoseTrack` into the pose dataset.
+
+    Parameters
+    ----------
+    track : PoseTrack
+        Raw landmarks of a clip.
+    source : str
+        Name stored in the dataset's ``source`` attribute.
+    attrs : dict, optional
+        Extra dataset attributes (video info).
+
+    Returns
+    -------
+    xarray.Dataset
+        The pose dataset (see :mod:`formcheck.dataset`), with attributes
+        ``n_frames`` and ``detected_frames``.
+    """
+    from formcheck.dataset import from_arrays  # xarray: not needed in pose worker processes
+
+    all_attrs = {
+        **(attrs or {}),
+        "n_frames": track.n_frames,
+        "detected_frames": track.detected_frames,
+    }
+    return from_arrays(
+        position=track.position,
+        confidence=track.confidence,
+        world_position=track.world_position,
+        time_s=track.time_s,
+        frame=track.frame,
+        source=source,
+        width=track.width,
+        height=track.height,
+        attrs=all_attrs,
+    )
+
+
 def estimate_pose(
     frames: Iterable[Frame],
     model: PoseModel,
@@ -92,6 +295,7 @@ def estimate_pose(
     settings: PoseSettings | None = None,
     attrs: dict[str, Any] | None = None,
     on_frame: ProgressCallback | None = None,
+    expected_frames: int = 0,
 ) -> xr.Dataset:
     """Run MediaPipe pose on every frame and collect a pose dataset.
 
@@ -109,6 +313,8 @@ def estimate_pose(
         Extra dataset attributes (video info).
     on_frame : callable, optional
         Called with the number of frames done after each frame.
+    expected_frames : int
+        Frames expected, to size the arrays once (0 when unknown).
 
     Returns
     -------
@@ -116,64 +322,7 @@ def estimate_pose(
         The pose dataset (see :mod:`formcheck.dataset`), with attributes
         ``n_frames`` and ``detected_frames``.
     """
-    import mediapipe as mp
-
-    settings = settings or PoseSettings()
-    positions: list[np.ndarray] = []
-    visibility: list[np.ndarray] = []
-    world: list[np.ndarray] = []
-    times: list[float] = []
-    indices: list[int] = []
-    width = height = 0
-    last_ms = -1
-    nan_xy = np.full((N_KEYPOINTS, 2), np.nan)
-    nan_xyz = np.full((N_KEYPOINTS, 3), np.nan)
-    nan_v = np.full(N_KEYPOINTS, np.nan)
-    with _make_landmarker(model, settings) as landmarker:
-        for frame in frames:
-            height, width = frame.image.shape[:2]
-            ts_ms = max(int(round(frame.time_s * 1000.0)), last_ms + 1)
-            last_ms = ts_ms
-            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.image)
-            if not times:  # the first call logs a native warning; keep it away from users
-                with _quiet_native_stderr():
-                    result = landmarker.detect_for_video(image, ts_ms)
-            else:
-                result = landmarker.detect_for_video(image, ts_ms)
-            if result.pose_landmarks:
-                xy, vis, xyz = _unpack(result, width, height)
-            else:
-                xy, vis, xyz = nan_xy, nan_v, nan_xyz
-            positions.append(xy)
-            visibility.append(vis)
-            world.append(xyz)
-            times.append(frame.time_s)
-            indices.append(frame.index)
-            if on_frame is not None:
-                on_frame(len(times))
-    n = len(times)
-    detected = int(sum(1 for v in visibility if not np.isnan(v[0])))
-    all_attrs = {**(attrs or {}), "n_frames": n, "detected_frames": detected}
-    return from_arrays(
-        position=np.stack(positions) if n else np.empty((0, N_KEYPOINTS, 2)),
-        confidence=np.stack(visibility) if n else np.empty((0, N_KEYPOINTS)),
-        world_position=np.stack(world) if n else np.empty((0, N_KEYPOINTS, 3)),
-        time_s=np.asarray(times, dtype=float),
-        frame=np.asarray(indices, dtype=np.int64),
-        source=source,
-        width=width,
-        height=height,
-        attrs=all_attrs,
+    track = track_pose(
+        frames, model, settings=settings, expected_frames=expected_frames, on_frame=on_frame
     )
-
-
-def _unpack(result: Any, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pixel coordinates, visibility and world landmarks of the first pose."""
-    lms = result.pose_landmarks[0]
-    xy = np.array([(lm.x * width, lm.y * height) for lm in lms], dtype=float)
-    vis = np.array([lm.visibility if lm.visibility is not None else 1.0 for lm in lms], float)
-    if result.pose_world_landmarks:
-        xyz = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks[0]], dtype=float)
-    else:
-        xyz = np.full((N_KEYPOINTS, 3), np.nan)
-    return xy, vis, xyz
+    return pose_dataset(track, source=source, attrs=attrs)

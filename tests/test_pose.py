@@ -79,16 +79,45 @@ def test_landmark_accuracy_on_synthetic_clips(tmp_path: Path, model) -> None:
         leg = float(truth["leg_length_px"])
         for stem, bound in bounds.items():
             got = {
-                side: ds.position.sel(keypoints=f"{side}_{stem}").squeeze().transpose("time", "space").values
+                side: ds.position.sel(keypoints=f"{side}_{stem}")
+                .squeeze()
+                .transpose("time", "space")
+                .values
                 for side in ("left", "right")
             }
             want = {
-                side: np.asarray(truth["joints_px"][f"{side}_{stem}"], dtype=float)[: got[side].shape[0]]
+                side: np.asarray(truth["joints_px"][f"{side}_{stem}"], dtype=float)[
+                    : got[side].shape[0]
+                ]
                 for side in ("left", "right")
             }
-            straight = (np.hypot(*(got["left"] - want["left"]).T) + np.hypot(*(got["right"] - want["right"]).T)) / 2
-            crossed = (np.hypot(*(got["left"] - want["right"]).T) + np.hypot(*(got["right"] - want["left"]).T)) / 2
+
+            def dist(a: str, b: str) -> np.ndarray:
+                return np.hypot(*(got[a] - want[b]).T)  # noqa: B023 - used at once
+
+            straight = (dist("left", "left") + dist("right", "right")) / 2
+            crossed = (dist("left", "right") + dist("right", "left")) / 2
             # Both legs, under the better label assignment per frame: the far leg is often
             # mislabelled by the model, and repairing labels is the cleaning stage's job.
             err = np.nanmedian(np.minimum(straight, crossed)) / leg
             assert err < bound, f"{stem}: median {err:.1%} of leg over {bound:.0%} ({clip.name})"
+
+
+def test_track_buffers_grow_and_warmup_frames_are_tracked_not_kept(tmp_path: Path, model) -> None:
+    from formcheck.pose import track_pose
+    from formcheck.synth import SynthParams, render_clip
+
+    clip = tmp_path / "short.mp4"
+    render_clip(SynthParams(duration_s=3.0, width=640, height=360), clip)
+    info = probe_video(clip)
+    exact = track_pose(iter_frames(info), model, expected_frames=info.n_frames)
+    grown = track_pose(iter_frames(info), model, expected_frames=0)  # starts at 16 rows
+    assert exact.n_frames == grown.n_frames == 90
+    for name in ("position", "confidence", "world_position", "time_s", "frame"):
+        np.testing.assert_array_equal(getattr(exact, name), getattr(grown, name))
+    assert exact.detected_frames >= 85
+    # Frames before keep_from are tracked (same history) but dropped.
+    tail = track_pose(iter_frames(info), model, keep_from=30)
+    np.testing.assert_array_equal(tail.frame, np.arange(30, 90))
+    np.testing.assert_array_equal(tail.position, exact.position[30:])
+    np.testing.assert_array_equal(tail.time_s, exact.time_s[30:])

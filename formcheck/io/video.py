@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -355,6 +357,98 @@ def _probe_open(container: Any, p: Path, size: int, limits: VideoLimits) -> Vide
     )
 
 
+class TimelineMismatchError(VideoError):
+    """Decoding a stretch of the clip did not give the frames its timeline promised.
+
+    Raised by segment decoding (:func:`iter_frames` with ``span``) when a frame
+    is missing, extra, or has a timestamp the container's packet list did not
+    announce; the caller falls back to decoding the whole clip in order.
+    """
+
+
+@dataclass(frozen=True, eq=False)
+class FrameTimeline:
+    """Presentation timestamps of every frame, read from the container without decoding.
+
+    ``pts[i]`` is the timestamp of the frame :func:`iter_frames` yields with
+    index ``i`` (frames come out of the decoder in presentation order).
+
+    Attributes
+    ----------
+    pts : numpy.ndarray
+        Sorted, unique int64 timestamps in ``time_base`` units.
+    time_base : fractions.Fraction
+        Seconds per timestamp unit.
+    """
+
+    pts: np.ndarray
+    time_base: Fraction
+
+    def __len__(self) -> int:
+        """Number of frames."""
+        return int(self.pts.shape[0])
+
+    def seconds(self, index: int) -> float:
+        """Playback time of frame ``index`` in seconds, as the decoder reports it."""
+        return float(int(self.pts[index]) * self.time_base)
+
+
+@dataclass(frozen=True, eq=False)
+class FrameSpan:
+    """A stretch of a clip to decode on its own (for segment-parallel pose).
+
+    Attributes
+    ----------
+    timeline : FrameTimeline
+        The whole clip's timestamps (from :func:`frame_timeline`).
+    first : int
+        Index of the first frame to yield.
+    stop : int
+        One past the index of the last frame to yield.
+    """
+
+    timeline: FrameTimeline
+    first: int
+    stop: int
+
+
+def frame_timeline(info: VideoInfo) -> FrameTimeline | None:
+    """List every frame's timestamp by reading packets only (no decoding).
+
+    Parameters
+    ----------
+    info : VideoInfo
+        The probed clip.
+
+    Returns
+    -------
+    FrameTimeline or None
+        The timeline, or None when the container does not give every frame
+        a unique timestamp (then the clip can only be decoded in one pass).
+    """
+    import av
+
+    pts: list[int] = []
+    with _open(Path(info.path)) as container:
+        stream = container.streams.video[0]
+        time_base = stream.time_base
+        if time_base is None:
+            return None
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0 or packet.is_discard:
+                    continue
+                if packet.pts is None:
+                    return None
+                pts.append(int(packet.pts))
+        except av.FFmpegError:
+            return None
+    arr = np.sort(np.asarray(pts, dtype=np.int64))
+    if arr.size == 0 or np.any(np.diff(arr) <= 0):
+        return None
+    return FrameTimeline(pts=arr, time_base=Fraction(time_base))
+
+
 def _nominal_fps(stream: Any) -> float:
     """The stream's nominal frame rate, NaN when it is missing or absurd."""
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
@@ -394,12 +488,14 @@ def iter_frames(
     *,
     time_scale: float = 1.0,
     max_long_side: int = 1920,
-    queue_size: int = 8,
+    queue_size: int = 2,
+    span: FrameSpan | None = None,
 ) -> Iterator[Frame]:
     """Stream a clip's frames, upright, with real timestamps.
 
-    Decoding runs in a background thread; at most ``queue_size`` frames are
-    held at once.
+    Decoding, colour conversion, downscaling and rotation run in a background
+    thread; at most ``queue_size`` frames wait for the consumer, so memory
+    does not depend on the clip's length.
 
     Parameters
     ----------
@@ -412,6 +508,10 @@ def iter_frames(
         Frames are downscaled so their longer side is at most this.
     queue_size : int
         Frames decoded ahead of the consumer.
+    span : FrameSpan, optional
+        Decode only frames ``span.first`` to ``span.stop - 1``: seek to the
+        keyframe before the first one and drop what comes before it. Indices
+        and times stay the whole clip's.
 
     Yields
     ------
@@ -422,13 +522,20 @@ def iter_frames(
     ------
     VideoError
         If decoding fails before any frame, or the timestamps are unusable.
+    TimelineMismatchError
+        With ``span``: if the decoded frames differ from the timeline.
     """
-    out_w, out_h = output_size(info, max_long_side)
+    size = output_size(info, max_long_side)
+    frames: Callable[[], Iterator[Frame]]
+    if span is None:
+        frames = partial(_decode, info, time_scale, size)
+    else:
+        frames = partial(_decode_span, info, time_scale, size, span)
     q: queue.Queue[Frame | BaseException | None] = queue.Queue(maxsize=queue_size)
     stop = threading.Event()
     worker = threading.Thread(
         target=_decode_worker,
-        args=(info, time_scale, (out_w, out_h), q, stop),
+        args=(frames, q, stop),
         name="formcheck-decode",
         daemon=True,
     )
@@ -451,15 +558,13 @@ def iter_frames(
 
 
 def _decode_worker(
-    info: VideoInfo,
-    time_scale: float,
-    size: tuple[int, int],
+    frames: Callable[[], Iterator[Frame]],
     q: queue.Queue[Frame | BaseException | None],
     stop: threading.Event,
 ) -> None:
     """Decode frames into ``q``; end with None or the exception raised."""
     try:
-        for frame in _decode(info, time_scale, size):
+        for frame in frames():
             while not stop.is_set():
                 try:
                     q.put(frame, timeout=0.1)
@@ -482,7 +587,7 @@ def _decode(info: VideoInfo, time_scale: float, size: tuple[int, int]) -> Iterat
     coded_w, coded_h = (out_h, out_w) if k % 2 else (out_w, out_h)
     with _open(Path(info.path)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        _set_decoder_threads(stream)
         t0: float | None = None
         last_t = -math.inf
         index = 0
@@ -495,10 +600,7 @@ def _decode(info: VideoInfo, time_scale: float, size: tuple[int, int]) -> Iterat
                 if rel <= last_t:  # duplicate or out-of-order pts: keep time strictly increasing
                     rel = last_t + 1e-6
                 last_t = rel
-                img = frame.to_ndarray(format="rgb24", width=coded_w, height=coded_h)
-                if k:
-                    img = np.ascontiguousarray(np.rot90(img, k))
-                yield Frame(index=index, time_s=rel, image=img)
+                yield Frame(index=index, time_s=rel, image=_upright_rgb(frame, coded_w, coded_h, k))
                 index += 1
         except av.FFmpegError as exc:
             if index == 0:
@@ -507,6 +609,75 @@ def _decode(info: VideoInfo, time_scale: float, size: tuple[int, int]) -> Iterat
                     "damaged; copy or export it again."
                 ) from exc
             # A damaged tail: keep what decoded (the report counts the frames).
+
+
+FRAME_THREADS_ABOVE_PIXELS = 1920 * 1088
+"""Coded frames larger than this are decoded with frame threads; smaller ones by one thread."""
+
+
+def _set_decoder_threads(stream: Any) -> None:
+    """Frame-threaded decoding only where one thread could fall behind pose.
+
+    Frame threads hold a set of frames each (about 25 MB more at 1080p) and
+    compete with pose inference for the cores; up to 1080p one decoder
+    thread is several times faster than pose, so it stays off the critical
+    path without them.
+    """
+    ctx = stream.codec_context
+    if int(ctx.width or 0) * int(ctx.height or 0) > FRAME_THREADS_ABOVE_PIXELS:
+        stream.thread_type = "AUTO"
+    else:
+        stream.thread_type = "SLICE"
+
+
+def _upright_rgb(frame: Any, coded_w: int, coded_h: int, k: int) -> np.ndarray:
+    """RGB pixels of a decoded frame, scaled to the coded size and turned upright."""
+    img = frame.to_ndarray(format="rgb24", width=coded_w, height=coded_h)
+    if k:
+        img = np.ascontiguousarray(np.rot90(img, k))
+    return img
+
+
+def _decode_span(
+    info: VideoInfo, time_scale: float, size: tuple[int, int], span: FrameSpan
+) -> Iterator[Frame]:
+    """Decode frames ``span.first`` .. ``span.stop - 1`` after seeking near the first."""
+    import av
+
+    tl = span.timeline
+    if not 0 <= span.first < span.stop <= len(tl):
+        raise ValueError(f"span {span.first}..{span.stop} outside 0..{len(tl)}")
+    name = Path(info.path).name
+    out_w, out_h = size
+    k = info.rotation // 90
+    coded_w, coded_h = (out_h, out_w) if k % 2 else (out_w, out_h)
+    t0 = tl.seconds(0)
+    first_pts = int(tl.pts[span.first])
+    index = span.first
+    with _open(Path(info.path)) as container:
+        stream = container.streams.video[0]
+        _set_decoder_threads(stream)
+        try:
+            if span.first > 0:
+                container.seek(first_pts, backward=True, any_frame=False, stream=stream)
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    raise TimelineMismatchError(f"{name}: a frame without a timestamp")
+                if frame.pts < first_pts:
+                    continue  # from the keyframe before the span: decoded, not converted
+                if frame.pts != tl.pts[index]:
+                    raise TimelineMismatchError(
+                        f"{name}: frame {index} has timestamp {frame.pts}, expected "
+                        f"{int(tl.pts[index])}"
+                    )
+                rel = (float(frame.pts * frame.time_base) - t0) * time_scale
+                yield Frame(index=index, time_s=rel, image=_upright_rgb(frame, coded_w, coded_h, k))
+                index += 1
+                if index == span.stop:
+                    return
+        except av.FFmpegError as exc:
+            raise TimelineMismatchError(f"{name}: decoding failed at frame {index}") from exc
+    raise TimelineMismatchError(f"{name}: the stream ended at frame {index}, before {span.stop}")
 
 
 def _frame_time(frame: Any, index: int, fps: float) -> float:
@@ -518,7 +689,9 @@ def _frame_time(frame: Any, index: int, fps: float) -> float:
     return index / fps if fps and math.isfinite(fps) else float(index)
 
 
-def read_frame(info: VideoInfo, index: int, *, time_scale: float = 1.0, max_long_side: int = 1920) -> Frame:
+def read_frame(
+    info: VideoInfo, index: int, *, time_scale: float = 1.0, max_long_side: int = 1920
+) -> Frame:
     """Decode one frame by its decode index (streams up to it).
 
     Parameters

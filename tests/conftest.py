@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _shared_dir() -> Path:
     return Path(os.environ.get("FORMCHECK_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module() -> Iterator[None]:
+    """Undo Streamlit's AppTest installing its script as ``__main__``.
+
+    AppTest never puts the real ``__main__`` back; a later process pool
+    (spawn) would then re-run the test script in every worker.
+    """
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")

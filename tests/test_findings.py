@@ -299,7 +299,8 @@ def test_report_command_rerenders_without_pose(analysed_sample, monkeypatch):
         raise AssertionError("pose estimation must not run")
 
     monkeypatch.setattr(pipeline, "run_pose", no_pose)
-    monkeypatch.setattr(pipeline, "estimate_pose", no_pose)
+    monkeypatch.setattr(pipeline, "track_pose", no_pose)
+    monkeypatch.setattr(pipeline, "parallel_pose", no_pose)
     assert cli.main(["report", str(out), "--quiet"]) == 0
     again = json.loads((out / "report.json").read_text())
     assert (out / "report.html").is_file()

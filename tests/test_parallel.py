@@ -299,14 +299,6 @@ def test_parallel_cadence_matches_serial(serial_and_parallel) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured: on this clip 65 contacts in one process, 67 in two segments (truth 68). "
-    "The contact count follows the tracker's frame-to-frame noise, not the join: the "
-    "one-process run started 1, 2 or 3 frames later gives 52/56/56 contacts where it gives "
-    "54 from frame 0 (20 s side clip), and 65/64/62 instead of 68 (24 s rear clip). Equal "
-    "counts need event detection that is stable under pose noise (events.py).",
-)
 def test_parallel_contact_count_matches_serial(serial_and_parallel) -> None:
     _, a1, _ = serial_and_parallel[1]
     _, a2, _ = serial_and_parallel[2]

@@ -224,6 +224,7 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1000px;margin:auto;
 padding:1rem 1.5rem;color:#222;line-height:1.45}
 h1{margin-bottom:.2rem} .muted{color:#666;font-size:.9rem}
+.notes{background:#eef4fb;border-left:5px solid #4a90d9;padding:.5rem 1rem;margin:1rem 0}
 .disclaimer{background:#fff4e5;border-left:5px solid #f5a623;padding:.7rem 1rem;margin:1rem 0}
 .card{border:1px solid #ddd;border-radius:8px;padding:1rem 1.2rem;margin:1rem 0}
 .badge{display:inline-block;border-radius:4px;padding:0 .45rem;color:#fff;font-size:.8rem;
@@ -363,6 +364,13 @@ def render_html(
         if src else "<p>No annotated video.</p>"
     )
     general = _guidance_list(block.get("general_advice", []))
+    warnings = v.get("warnings") or []
+    notes_html = (
+        '<div class="notes" id="clip-notes"><b>About this clip.</b><ul>'
+        + "".join(f"<li>{_e(w)}</li>" for w in warnings)
+        + "</ul></div>"
+        if warnings else ""
+    )
     disclaimer = _e(report.get("disclaimer", ""))
     facing = f", facing {report['direction']}" if report.get("direction") else ""
     return f"""<!DOCTYPE html>
@@ -375,6 +383,7 @@ def render_html(
 {v.get('duration_s', 0.0):.1f} s &middot; {v.get('fps', 0.0):.1f} fps &middot; view {_e(report.get('view', ''))}{_e(facing)}
 &middot; formcheck {_e(report.get('formcheck_version', ''))}, rules {_e(block.get('rules_version', ''))}</p>
 <div class="disclaimer"><b>Training aid, not a diagnosis.</b> {disclaimer}</div>
+{notes_html}
 <h2>Top fixes</h2>{top_html}
 <h2>Findings</h2>{cards or '<p>None.</p>'}
 <h2>Annotated video</h2>{video_html}

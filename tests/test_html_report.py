@@ -58,6 +58,16 @@ def test_render_html_is_self_contained_and_escaped():
     assert not re.search(r'(src|href)="(https?:)?//', text)
 
 
+def test_clip_limits_are_shown_in_the_report():
+    report = _report()
+    plain = render_html(report)
+    assert 'id="clip-notes"' not in plain
+    report["video"]["warnings"] = ["only 4 s of <running>: cadence is low confidence"]
+    text = render_html(report)
+    notes = text.split('id="clip-notes"', 1)[1].split("</div>", 1)[0]
+    assert "only 4 s of &lt;running&gt;: cadence is low confidence" in notes
+
+
 def _launch(p):
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: apt-get install -y chromium"

@@ -246,12 +246,12 @@ class FrameProfile:
 
 def profile_pose_loop(clip: Path, model: PoseModel, max_frames: int = 600) -> FrameProfile:
     """The single-process pose loop (as in :func:`formcheck.pose.track_pose`) with timers."""
-    from formcheck.pose import _TrackBuffer
+    from formcheck.pose import TrackBuffer
 
     srgb = mp.ImageFormat.SRGB
     sums = [0.0, 0.0, 0.0, 0.0]
     frames = iter_frames(probe_video(clip))
-    buf = _TrackBuffer(max_frames)
+    buf = TrackBuffer(max_frames)
     n = 0
     with _make_landmarker(model, PoseSettings()) as landmarker:
         last_ms = -1

@@ -246,12 +246,12 @@ class FrameProfile:
 
 def profile_pose_loop(clip: Path, model: PoseModel, max_frames: int = 600) -> FrameProfile:
     """The single-process pose loop (as in :func:`formcheck.pose.track_pose`) with timers."""
-    from formcheck.pose import _TrackBuffer
+    from formcheck.pose import TrackBuffer
 
     srgb = mp.ImageFormat.SRGB
     sums = [0.0, 0.0, 0.0, 0.0]
     frames = iter_frames(probe_video(clip))
-    buf = _TrackBuffer(max_frames)
+    buf = TrackBuffer(max_frames)
     n = 0
     with _make_landmarker(model, PoseSettings()) as landmarker:
         last_ms = -1
@@ -389,6 +389,7 @@ class MemoryRun:
     peak_rss_mb: float
     peak_pss_mb: float
     main_rss_mb: float
+    pose_peak_mb: float
     seconds: float
     frames: int
     workers: int
@@ -396,11 +397,15 @@ class MemoryRun:
 
 _DRIVER = """
 import json, resource, sys
-from formcheck.pipeline import AnalysisOptions, analyze
-workers = int(sys.argv[2]) if len(sys.argv) > 2 else None
-a = analyze(sys.argv[1], AnalysisOptions(workers=workers))
-print(json.dumps({"frames": int(a.raw.sizes["time"]), "workers": int(a.raw.attrs["pose_workers"]),
-                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+from formcheck.pipeline import AnalysisOptions, analyze_tracks, run_pose, video_summary
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+options = AnalysisOptions(workers=int(sys.argv[2]) if len(sys.argv) > 2 else None)
+info, raw, scale = run_pose(sys.argv[1], options)  # analyze() = these two calls
+pose_peak = peak()
+analyze_tracks(raw, video_summary(info, scale, raw), options)
+print(json.dumps({"frames": int(raw.sizes["time"]), "workers": int(raw.attrs["pose_workers"]),
+                  "pose_peak_mb": pose_peak, "maxrss_mb": peak()}))
 """
 
 
@@ -439,6 +444,7 @@ def memory_run(clip: Path, workers: int | None = None) -> MemoryRun:
         peak_rss_mb=peak["rss"] / 1024,
         peak_pss_mb=peak["pss"] / 1024,
         main_rss_mb=float(result["maxrss_mb"]),
+        pose_peak_mb=float(result["pose_peak_mb"]),
         seconds=seconds,
         frames=int(result["frames"]),
         workers=int(result["workers"]),
@@ -644,6 +650,10 @@ def print_report(res: Results, rows: list[tuple[str, str, str, str, str]], load:
         print("  2-segment pose alone, 1080p: segments in threads "
               f"{_fmt(res.modes['threads'])} fps, in worker processes "
               f"{_fmt(res.modes['processes'])} fps")
+    for (minutes, workers), m in sorted(res.memory.items(), key=lambda kv: str(kv[0])):
+        print(f"  memory, {minutes} min 1080p, workers {workers or 'auto'}: peak of the analysing "
+              f"process {m.pose_peak_mb:.0f} MB by the end of pose, {m.main_rss_mb:.0f} MB by the "
+              "end of the analysis after pose")
     an = res.analysis
     if an is not None:
         print(f"  analysis of {an.duration_s:.0f} s of 1080p tracks, cumulative s per stage: "

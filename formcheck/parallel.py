@@ -57,7 +57,7 @@ from formcheck.io.video import (
     frame_timeline,
     iter_frames,
 )
-from formcheck.pose import PoseSettings, PoseTrack, track_pose
+from formcheck.pose import PoseSettings, PoseTrack, TrackBuffer, track_pose
 
 AUTO_MIN_DURATION_S = 20.0
 """Clips shorter than this use one process unless more are asked for."""
@@ -209,6 +209,7 @@ def pose_segment(
     job: SegmentJob,
     model: PoseModel | None = None,
     on_frame: ProgressCallback | None = None,
+    into: TrackBuffer | None = None,
 ) -> PoseTrack:
     """Decode and track one segment; keep only its own frames.
 
@@ -221,6 +222,9 @@ def pose_segment(
         compared) when None.
     on_frame : callable, optional
         Called with the number of kept frames done.
+    into : TrackBuffer, optional
+        Rows of a clip-sized buffer to fill (threads share one); a buffer of
+        its own when None.
 
     Returns
     -------
@@ -252,6 +256,7 @@ def pose_segment(
         keep_from=seg.first,
         expected_frames=seg.stop - seg.first,
         on_frame=on_frame,
+        into=into,
     )
     if track.n_frames != seg.stop - seg.first:
         raise TimelineMismatchError(
@@ -382,18 +387,13 @@ def worker_main() -> None:
     out.close()
 
 
-def merge_tracks(tracks: Sequence[PoseTrack]) -> PoseTrack:
-    """Concatenate segment tracks into the clip's track.
+def merge_check(tracks: Sequence[PoseTrack]) -> None:
+    """Check that segment tracks join into one run of frames.
 
     Parameters
     ----------
     tracks : sequence of PoseTrack
         Segment results in clip order.
-
-    Returns
-    -------
-    PoseTrack
-        One track with contiguous frame indices.
 
     Raises
     ------
@@ -412,14 +412,48 @@ def merge_tracks(tracks: Sequence[PoseTrack]) -> PoseTrack:
         or np.any(np.diff(time_s) <= 0)
     ):
         raise TimelineMismatchError("the segments do not join into one run of frames")
+
+
+def merge_tracks(tracks: Sequence[PoseTrack]) -> PoseTrack:
+    """Concatenate segment tracks into the clip's track.
+
+    Parameters
+    ----------
+    tracks : sequence of PoseTrack
+        Segment results in clip order.
+
+    Returns
+    -------
+    PoseTrack
+        One track with contiguous frame indices.
+
+    Raises
+    ------
+    TimelineMismatchError
+        See :func:`merge_check`.
+    """
+    merge_check(tracks)
     return PoseTrack(
         position=np.concatenate([t.position for t in tracks]),
         confidence=np.concatenate([t.confidence for t in tracks]),
         world_position=np.concatenate([t.world_position for t in tracks]),
-        time_s=time_s,
-        frame=frame,
+        time_s=np.concatenate([t.time_s for t in tracks]),
+        frame=np.concatenate([t.frame for t in tracks]),
         width=tracks[0].width,
         height=tracks[0].height,
+    )
+
+
+def _whole(clip: TrackBuffer, n: int, width: int, height: int) -> PoseTrack:
+    """The first ``n`` rows of the clip buffer the segments filled (and scaled to pixels)."""
+    return PoseTrack(
+        position=clip.norm[:n],
+        confidence=clip.vis[:n],
+        world_position=clip.world[:n],
+        time_s=clip.time[:n],
+        frame=clip.index[:n],
+        width=width,
+        height=height,
     )
 
 
@@ -435,7 +469,12 @@ class _ThreadWorkers:
     the libraries and the model bytes: less memory and no start-up cost.
     """
 
-    def __init__(self, jobs: Sequence[tuple[int, SegmentJob]], model: PoseModel) -> None:
+    def __init__(
+        self,
+        jobs: Sequence[tuple[int, SegmentJob]],
+        model: PoseModel,
+        buffers: dict[int, TrackBuffer],
+    ) -> None:
         self.progress = {key: 0 for key, _ in jobs}
         self.done: dict[int, PoseTrack] = {}
         self.failed = False
@@ -443,21 +482,25 @@ class _ThreadWorkers:
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(
-                target=self._run, args=(key, job, model), name=f"formcheck-pose-{key}", daemon=True
+                target=self._run,
+                args=(key, job, model, buffers[key]),
+                name=f"formcheck-pose-{key}",
+                daemon=True,
             )
             for key, job in jobs
         ]
         for thread in self._threads:
             thread.start()
 
-    def _run(self, key: int, job: SegmentJob, model: PoseModel) -> None:
+    def _run(self, key: int, job: SegmentJob, model: PoseModel, into: TrackBuffer) -> None:
         def count(done: int) -> None:
             self.progress[key] = done
             if self._stop.is_set():
                 raise _Cancelled
 
         try:
-            self._finished.put((key, pose_segment(job, model=model, on_frame=count)))
+            track = pose_segment(job, model=model, on_frame=count, into=into)
+            self._finished.put((key, track))
         except Exception:  # noqa: BLE001 - any failure: the caller falls back to one pass
             self._finished.put((key, None))
 
@@ -638,7 +681,16 @@ def parallel_pose(
         for seg in segments
     ]
     others = list(enumerate(jobs))[1:]
-    pool = _ThreadWorkers(others, model) if mode == "threads" else _Workers(others)
+    clip: TrackBuffer | None = None
+    rows: dict[int, TrackBuffer | None] = dict.fromkeys(range(len(jobs)))
+    if mode == "threads":  # every thread fills its rows of one clip-sized buffer
+        clip = TrackBuffer(len(timeline))
+        rows = {k: clip.rows(seg.first, seg.stop) for k, seg in enumerate(segments)}
+        pool: _ThreadWorkers | _Workers = _ThreadWorkers(
+            others, model, {k: b for k, b in rows.items() if b is not None}
+        )
+    else:
+        pool = _Workers(others)
     own_done = 0
 
     def report() -> None:
@@ -654,15 +706,19 @@ def parallel_pose(
 
     try:
         try:
-            own = pose_segment(jobs[0], model=model, on_frame=tick)
+            own = pose_segment(jobs[0], model=model, on_frame=tick, into=rows[0])
         except TimelineMismatchError:
             return None
         if not pool.wait(report):
             return None
+        parts = [own, *(pool.done[k] for k in range(1, len(jobs)))]
         try:
-            return merge_tracks([own, *(pool.done[k] for k in range(1, len(jobs)))])
+            merge_check(parts)
         except TimelineMismatchError:
             return None
+        if clip is not None:  # the parts are windows onto the clip's arrays: nothing to copy
+            return _whole(clip, len(timeline), own.width, own.height)
+        return merge_tracks(parts)
     finally:
         pool.close()
 

@@ -131,11 +131,23 @@ class PoseTrack:
         return int(np.count_nonzero(~np.isnan(self.confidence[:, 0])))
 
 
-class _TrackBuffer:
-    """Preallocated per-frame arrays that grow geometrically (no per-frame objects)."""
+class TrackBuffer:
+    """Preallocated per-frame landmark arrays (no per-frame Python objects).
+
+    A buffer made with a capacity grows geometrically if more frames come; a
+    buffer made by :meth:`rows` is a fixed window onto another buffer's
+    arrays, so segments tracked in parallel threads fill one clip-sized set
+    of arrays and nothing is copied to merge them.
+
+    Parameters
+    ----------
+    capacity : int
+        Frames to allocate for (0 when unknown).
+    """
 
     def __init__(self, capacity: int) -> None:
         self.n = 0
+        self.fixed = False
         self.norm, self.vis, self.world, self.time, self.index = self._empty(max(16, capacity))
 
     @staticmethod
@@ -148,7 +160,24 @@ class _TrackBuffer:
             np.zeros(capacity, dtype=np.int64),
         )
 
+    @property
+    def capacity(self) -> int:
+        """Rows available."""
+        return int(self.time.shape[0])
+
+    def rows(self, start: int, stop: int) -> TrackBuffer:
+        """A fixed-size buffer writing into rows ``start .. stop - 1`` of this one."""
+        view = TrackBuffer.__new__(TrackBuffer)
+        view.n = 0
+        view.fixed = True
+        view.norm, view.vis, view.world, view.time, view.index = (
+            a[start:stop] for a in (self.norm, self.vis, self.world, self.time, self.index)
+        )
+        return view
+
     def _grow(self) -> None:
+        if self.fixed:
+            raise ValueError(f"more than the {self.capacity} frames this buffer holds")
         new = self._empty(self.n + self.n // 2 + 16)
         old = (self.norm, self.vis, self.world, self.time, self.index)
         for dst, src in zip(new, old, strict=True):
@@ -156,7 +185,8 @@ class _TrackBuffer:
         self.norm, self.vis, self.world, self.time, self.index = new
 
     def add(self, index: int, time_s: float, result: Any) -> None:
-        if self.n == self.time.shape[0]:
+        """Store one frame's result (NaN landmarks when no person was found)."""
+        if self.n == self.capacity:
             self._grow()
         i = self.n
         self.time[i] = time_s
@@ -170,7 +200,11 @@ class _TrackBuffer:
         self.n += 1
 
     def track(self, width: int, height: int) -> PoseTrack:
-        """The filled rows as a PoseTrack; the buffer is consumed (no copy when full)."""
+        """The filled rows as a PoseTrack, in pixels.
+
+        The buffer is consumed: its normalised coordinates are scaled to
+        pixels in place, and full arrays are returned without a copy.
+        """
         n = self.n
 
         def rows(arr: np.ndarray) -> np.ndarray:
@@ -197,6 +231,7 @@ def track_pose(
     keep_from: int = 0,
     expected_frames: int = 0,
     on_frame: ProgressCallback | None = None,
+    into: TrackBuffer | None = None,
 ) -> PoseTrack:
     """Run one MediaPipe landmarker (VIDEO mode, tracking) over a frame stream.
 
@@ -215,6 +250,9 @@ def track_pose(
         Frames expected (sizes the arrays once; 0 when unknown).
     on_frame : callable, optional
         Called with the number of frames kept so far, after each kept frame.
+    into : TrackBuffer, optional
+        Where to store the kept frames (a window of a larger buffer); a new
+        buffer of ``expected_frames`` rows when None.
 
     Returns
     -------
@@ -224,7 +262,7 @@ def track_pose(
     import mediapipe as mp
 
     settings = settings or PoseSettings()
-    buf = _TrackBuffer(expected_frames)
+    buf = into if into is not None else TrackBuffer(expected_frames)
     width = height = 0
     last_ms = -1
     srgb = mp.ImageFormat.SRGB

@@ -60,7 +60,7 @@ from pathlib import Path
 import mediapipe as mp
 
 from formcheck.io.model import PoseModel, load_model
-from formcheck.io.video import iter_frames, probe_video
+from formcheck.io.video import VideoLimits, iter_frames, probe_video
 from formcheck.pipeline import AnalysisOptions, analyze_tracks, run_pose, video_summary
 from formcheck.pose import PoseSettings, _make_landmarker, _quiet_native_stderr
 
@@ -614,7 +614,10 @@ def print_report(res: Results, rows: list[tuple[str, str, str, str, str]], load:
           f"{platform.python_version()}, mediapipe {mp.__version__}; load average "
           f"(1/5/15 min) at start {load}, at end {_load()}")
     print(f"speed clips: {res.speed_seconds:.0f} s synthetic 720p/1080p 30 fps; medians of "
-          f"{res.repeats} interleaved runs\n")
+          f"{res.repeats} interleaved runs")
+    print(f"frames reach pose at most {VideoLimits().max_long_side} px on their long side "
+          "(1080p is scaled in the decode thread); decode, raw inference and the pipelines "
+          "all use that size\n")
     header = ("measure", "720p", "1080p", "target", "met")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))

@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 from scipy import signal
 
-from formcheck.dataset import leg_length_px, validate_dataset
+from formcheck.dataset import leg_length_px, validate_dataset, variable_frame_rate
 from formcheck.landmarks import KEYPOINT_NAMES, LEG_JOINTS, mirror_name
 
 SWAP_KEYPOINTS: tuple[str, ...] = LEG_JOINTS
@@ -558,6 +558,25 @@ def _runs(finite: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2], edges[1::2], strict=True))
 
 
+def _filter_run(
+    t: np.ndarray, y: np.ndarray, b: np.ndarray, a: np.ndarray, step: float | None
+) -> np.ndarray:
+    """Zero-lag filter one gap-free run; on a uniform grid of ``step`` when given.
+
+    A digital filter assumes equal sample intervals. With a variable frame
+    rate the run is interpolated onto a uniform grid, filtered there and
+    read back at its own frame times.
+    """
+    if step is None:
+        return signal.filtfilt(b, a, y)
+    grid = np.arange(t[0], t[-1] + step / 2, step)
+    padlen = 3 * max(len(a), len(b))
+    if grid.size <= padlen:
+        return y
+    smooth = signal.filtfilt(b, a, np.interp(grid, t, y))
+    return np.interp(t, grid, smooth)
+
+
 def lowpass(ds: xr.Dataset, cutoff_hz: float, order: int = 4) -> xr.Dataset:
     """Zero-lag Butterworth low-pass over each gap-free run of each track.
 
@@ -574,11 +593,24 @@ def lowpass(ds: xr.Dataset, cutoff_hz: float, order: int = 4) -> xr.Dataset:
     -------
     xarray.Dataset
         A copy with filtered positions.
+
+    Notes
+    -----
+    Clips with a variable frame rate (:func:`formcheck.dataset.variable_frame_rate`)
+    are filtered on a uniform time grid at the clip's short (10th
+    percentile) frame interval, so the cut-off is the same number of hertz
+    everywhere, and read back at the real frame times.
     """
     out = ds.copy()
+    t = np.asarray(ds["time"].values, dtype=float)
     fps = float(ds.attrs.get("fps", float("nan")))
     if not np.isfinite(fps) or fps <= 0 or ds.sizes["time"] < 4:
         return out
+    step: float | None = None
+    if variable_frame_rate(t):
+        dt = np.diff(t)
+        step = float(max(np.percentile(dt, 10), np.median(dt) / 4))
+        fps = 1.0 / step
     wn = min(cutoff_hz / (fps / 2.0), 0.8)
     b, a = signal.butter(order, wn)
     padlen = 3 * max(len(a), len(b))
@@ -589,9 +621,12 @@ def lowpass(ds: xr.Dataset, cutoff_hz: float, order: int = 4) -> xr.Dataset:
         col = flat[:, j]
         for start, stop in _runs(np.isfinite(col)):
             if stop - start > padlen:
-                col[start:stop] = signal.filtfilt(b, a, col[start:stop])
+                col[start:stop] = _filter_run(t[start:stop], col[start:stop], b, a, step)
     out["position"] = pos.copy(data=values).transpose(*ds["position"].dims)
-    out.attrs["cleaning_filter"] = f"butterworth order {order}, zero-lag, {wn * fps / 2:.1f} Hz"
+    grid = f", on a uniform {1000 * step:.1f} ms grid" if step else ""
+    out.attrs["cleaning_filter"] = (
+        f"butterworth order {order}, zero-lag, {wn * fps / 2:.1f} Hz{grid}"
+    )
     return out
 
 

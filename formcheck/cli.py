@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from formcheck.errors import FormcheckError
+from formcheck.io.video import VideoLimits
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
@@ -132,11 +133,9 @@ def _fmt(value: Any, unc: Any, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
-def _limits(max_size_mb: float, max_duration: float, max_resolution: int) -> Any:
+def _limits(max_size_mb: float, max_duration: float, max_resolution: int) -> VideoLimits:
     """VideoLimits from the command-line options, with option names in errors."""
     import math
-
-    from formcheck.io.video import VideoLimits
 
     for name, value in (
         ("--max-size-mb", max_size_mb),
@@ -191,7 +190,7 @@ def analyze(
     ] = 1800.0,
     max_resolution: Annotated[
         int, typer.Option(help="Downscale frames with a longer side (pixels) before pose.")
-    ] = 1920,
+    ] = VideoLimits.max_long_side,
     workers: Annotated[
         int | None,
         typer.Option(

@@ -210,6 +210,29 @@ def _median_fps(time_s: np.ndarray) -> float:
     return float(1.0 / np.median(dt)) if dt.size else float("nan")
 
 
+def variable_frame_rate(time_s: np.ndarray, tolerance: float = 0.2) -> bool:
+    """Whether frame intervals vary (phone clips often have a variable frame rate).
+
+    Parameters
+    ----------
+    time_s : numpy.ndarray
+        Frame times in seconds, increasing.
+    tolerance : float
+        The 5th-95th percentile spread of the frame intervals, as a fraction
+        of their median, above which the rate counts as variable.
+
+    Returns
+    -------
+    bool
+        True when the intervals vary by more than ``tolerance``.
+    """
+    dt = np.diff(np.asarray(time_s, dtype=float))
+    if dt.size <= 2:
+        return False
+    spread = float(np.percentile(dt, 95) - np.percentile(dt, 5))
+    return spread > tolerance * float(np.median(dt))
+
+
 def keypoint_xy(ds: xr.Dataset, name: str) -> np.ndarray:
     """Return one keypoint's pixel track as an ``(n_frames, 2)`` array.
 
@@ -225,8 +248,18 @@ def keypoint_xy(ds: xr.Dataset, name: str) -> np.ndarray:
     numpy.ndarray
         ``x`` and ``y`` per frame, NaN where missing.
     """
-    da = ds["position"].sel(keypoints=name, individuals=INDIVIDUAL)
-    return np.asarray(da.transpose("time", "space").values, dtype=float)
+    # Label lookups on the indexes, then one numpy index: every stage calls
+    # this many times, and ``.sel`` costs a millisecond a call.
+    da = ds["position"]
+    where = {
+        "keypoints": ds.indexes["keypoints"].get_loc(name),
+        "individuals": ds.indexes["individuals"].get_loc(INDIVIDUAL),
+    }
+    values = da.values[tuple(where.get(d, slice(None)) for d in da.dims)]
+    rest = [d for d in da.dims if d not in where]
+    if rest != ["time", "space"]:
+        values = values.T
+    return np.array(values, dtype=float)
 
 
 def leg_length_px(ds: xr.Dataset) -> float:

@@ -11,7 +11,8 @@ metrics carry ``left``/``right`` means and a companion metric
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -31,10 +32,29 @@ from formcheck.view import ViewInfo, estimate_facing
 
 Status = Literal["ok", "low_confidence", "not_applicable"]
 
-MIN_STRIDES = 3
-"""Fewer per-stride values than this make a metric low-confidence."""
-MIN_STEPS_CADENCE = 4
-"""Fewer steps (contact-to-contact intervals) than this make the cadence low-confidence."""
+MIN_STEPS = 10
+"""Steps (five strides of two steps) a metric needs for status ok.
+
+Fewer per-step values, or fewer contact-to-contact intervals for the
+cadence, make it low-confidence: the mean of a handful of steps moves with
+each one's pose error, and METRICS.md asks for 10 s or more of steady
+running (about 28 steps at 170 steps/min).
+"""
+MIN_FPS_CONTACT = 24.0
+"""Frame rate below which values read at the instant of contact are low-confidence.
+
+At 15 fps a frame is 67 ms, a fifth of a stance: the shank turns about 10
+degrees and the hip moves some 15 % of a leg length over the foot in that
+time, so overstride, shank angle, knee flexion and foot angle at contact
+cannot be read from one frame's timing.
+"""
+CONTACT_METRICS: tuple[str, ...] = (
+    "overstride_pct_leg",
+    "shank_angle_ic_deg",
+    "knee_flexion_ic_deg",
+    "foot_strike_angle_deg",
+)
+"""Metrics read at the instant of initial contact."""
 CADENCE_CROSSCHECK = 0.1
 """Periodicity-based cadences further than this fraction from the contacts' are ignored."""
 CADENCE_RANGE_SPM = (120.0, 230.0)
@@ -165,6 +185,7 @@ class _Context:
     leg_px: float
     direction: float
     fps: float
+    tracks: _Tracks
 
 
 # ---------------------------------------------------------------- geometry
@@ -194,16 +215,10 @@ def interp_track(t: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
         ``(m, k)`` values.
     """
     out = np.full((at.size, y.shape[1]), np.nan)
-    for j in range(y.shape[1]):
-        for start, stop in _finite_runs(np.isfinite(y[:, j])):
-            ts, ys = t[start:stop], y[start:stop, j]
-            inside = (at >= ts[0]) & (at <= ts[-1])
-            if ts.size < 2 or not np.any(inside):
-                continue
-            if ts.size >= 4:
-                out[inside, j] = interpolate.CubicSpline(ts, ys)(at[inside])
-            else:
-                out[inside, j] = np.interp(at[inside], ts, ys)
+    for j, t0, t1, fn in _spline_pieces(t, y):
+        inside = (at >= t0) & (at <= t1)
+        if np.any(inside):
+            out[inside, j] = fn(at[inside])
     return out
 
 
@@ -214,20 +229,57 @@ def _finite_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
-def _xy_at(ds: xr.Dataset, name: str, time_s: float | np.ndarray) -> np.ndarray:
-    """Keypoint position at ``time_s``, local cubic spline (:func:`interp_track`)."""
-    t = np.atleast_1d(np.asarray(time_s, dtype=float))
-    return interp_track(_times(ds), keypoint_xy(ds, name), t)
+def _spline_pieces(t: np.ndarray, y: np.ndarray) -> list[tuple[int, float, float, Callable]]:
+    """The interpolants of :func:`interp_track` for every column and gap-free run of ``y``."""
+    pieces: list[tuple[int, float, float, Callable]] = []
+    for j in range(y.shape[1]):
+        for start, stop in _finite_runs(np.isfinite(y[:, j])):
+            ts, ys = t[start:stop], y[start:stop, j]
+            if ts.size < 2:
+                continue
+            if ts.size >= 4:
+                fn: Callable = interpolate.CubicSpline(ts, ys)
+            else:
+                fn = partial(np.interp, xp=ts, fp=ys)
+            pieces.append((j, float(ts[0]), float(ts[-1]), fn))
+    return pieces
 
 
-def _times(ds: xr.Dataset) -> np.ndarray:
-    """Frame times in seconds."""
-    return np.asarray(ds["time"].values, dtype=float)
+class _Tracks:
+    """One dataset's keypoint tracks as arrays, with their splines built once per keypoint.
 
+    The metric functions read hundreds of positions at sub-frame times;
+    fitting every spline once (rather than at every read) keeps the
+    analysis of a long clip far below the time pose estimation takes.
+    """
 
-def _mid(ds: xr.Dataset, stem: str, time_s: float | np.ndarray) -> np.ndarray:
-    """Midpoint of the left and right ``stem`` keypoints at ``time_s``."""
-    return (_xy_at(ds, f"left_{stem}", time_s) + _xy_at(ds, f"right_{stem}", time_s)) / 2
+    def __init__(self, ds: xr.Dataset) -> None:
+        self.t = np.asarray(ds["time"].values, dtype=float)
+        self._ds = ds
+        self._xy: dict[str, np.ndarray] = {}
+        self._pieces: dict[str, list[tuple[int, float, float, Callable]]] = {}
+
+    def xy(self, name: str) -> np.ndarray:
+        """The ``(n_frames, 2)`` track of keypoint ``name`` (NaN where missing)."""
+        if name not in self._xy:
+            self._xy[name] = keypoint_xy(self._ds, name)
+        return self._xy[name]
+
+    def at(self, name: str, time_s: float | np.ndarray) -> np.ndarray:
+        """Keypoint position at ``time_s``: the same values as :func:`interp_track`."""
+        at = np.atleast_1d(np.asarray(time_s, dtype=float))
+        if name not in self._pieces:
+            self._pieces[name] = _spline_pieces(self.t, self.xy(name))
+        out = np.full((at.size, 2), np.nan)
+        for j, t0, t1, fn in self._pieces[name]:
+            inside = (at >= t0) & (at <= t1)
+            if np.any(inside):
+                out[inside, j] = fn(at[inside])
+        return out
+
+    def mid(self, stem: str, time_s: float | np.ndarray) -> np.ndarray:
+        """Midpoint of the left and right ``stem`` keypoints at ``time_s``."""
+        return (self.at(f"left_{stem}", time_s) + self.at(f"right_{stem}", time_s)) / 2
 
 
 def _angle_from_vertical(top: np.ndarray, bottom: np.ndarray, direction: float) -> np.ndarray:
@@ -316,9 +368,9 @@ def _summarise(
         )
     auto: Status = "ok"
     notes = [reason] if reason else []
-    if vals.size < MIN_STRIDES:
+    if vals.size < MIN_STEPS:
         auto = "low_confidence"
-        notes.append(f"only {vals.size} usable strides (need {MIN_STRIDES})")
+        notes.append(_too_few(vals.size))
     final: Status = status if status is not None and auto == "ok" else auto
     if status == "low_confidence":
         final = "low_confidence"
@@ -335,6 +387,25 @@ def _summarise(
         n_strides=int(vals.size),
         frames=frames,
     )
+
+
+def _too_few(n_steps: int) -> str:
+    """The reason given when a metric rests on too few steps."""
+    return (
+        f"only {n_steps} steps measured ({n_steps / 2:g} strides; {MIN_STEPS} needed): "
+        "film at least 10 s of steady running"
+    )
+
+
+def _gate_frame_rate(metric: Metric, fps: float) -> Metric:
+    """Mark a value read at the instant of contact low-confidence on a low-frame-rate clip."""
+    if metric.status != "ok" or not np.isfinite(fps) or fps >= MIN_FPS_CONTACT:
+        return metric
+    reason = (
+        f"the clip has {fps:.0f} frames per second; a value at the instant of contact "
+        f"needs {MIN_FPS_CONTACT:.0f} or more (60 is best)"
+    )
+    return replace(metric, status="low_confidence", reason=reason)
 
 
 def _not_applicable(name: str, reason: str) -> Metric:
@@ -429,7 +500,7 @@ def _stance_mid(ctx: _Context, ic: GaitEvent) -> float | None:
         return None
     t = np.linspace(ic.time_s, to.time_s, 41)
     ahead = ctx.direction * (
-        _xy_at(ctx.ds, f"{ic.foot}_ankle", t)[:, 0] - _mid(ctx.ds, "hip", t)[:, 0]
+        ctx.tracks.at(f"{ic.foot}_ankle", t)[:, 0] - ctx.tracks.mid("hip", t)[:, 0]
     )
     cross = np.flatnonzero((ahead[:-1] > 0) & (ahead[1:] <= 0))
     if cross.size:
@@ -494,8 +565,8 @@ def _median_step(ctx: _Context) -> float:
 
 def _foot_at_ic(ctx: _Context, ic: GaitEvent, point: str) -> np.ndarray:
     """Position of one foot point of the contacting foot at its contact."""
-    track = keypoint_xy(ctx.ds, f"{ic.foot}_{point}")
-    return stance_line_at(_times(ctx.ds), track, ic.time_s, _early_stance_end(ctx, ic))
+    track = ctx.tracks.xy(f"{ic.foot}_{point}")
+    return stance_line_at(ctx.tracks.t, track, ic.time_s, _early_stance_end(ctx, ic))
 
 
 def _overstride(ctx: _Context) -> Metric:
@@ -512,11 +583,11 @@ def _overstride(ctx: _Context) -> Metric:
     """
     rows = []
     for ic in _measured(ctx):
-        spline = _xy_at(ctx.ds, f"{ic.foot}_heel", ic.time_s)[0]
+        spline = ctx.tracks.at(f"{ic.foot}_heel", ic.time_s)[0]
         line = _foot_at_ic(ctx, ic, "heel")
         found = [p for p in (spline, line) if np.isfinite(p[0])]
         heel = max(found, key=lambda p: ctx.direction * p[0]) if found else spline
-        hip = _mid(ctx.ds, "hip", ic.time_s)[0]
+        hip = ctx.tracks.mid("hip", ic.time_s)[0]
         rows.append(_row(ic, ctx.direction * (heel[0] - hip[0]) / ctx.leg_px * 100.0))
     return _summarise("overstride_pct_leg", rows)
 
@@ -525,7 +596,7 @@ def _shank_angle(ctx: _Context) -> Metric:
     """Knee-to-ankle angle from vertical at initial contact, + ankle ahead."""
     rows = []
     for ic in _measured(ctx):
-        knee = _xy_at(ctx.ds, f"{ic.foot}_knee", ic.time_s)[0]
+        knee = ctx.tracks.at(f"{ic.foot}_knee", ic.time_s)[0]
         ankle = _foot_at_ic(ctx, ic, "ankle")
         rows.append(_row(ic, float(_angle_from_vertical(knee, ankle, ctx.direction))))
     return _summarise("shank_angle_ic_deg", rows)
@@ -533,9 +604,9 @@ def _shank_angle(ctx: _Context) -> Metric:
 
 def _knee_at(ctx: _Context, foot: Side, time_s: float, ankle: np.ndarray | None = None) -> float:
     """Knee flexion of one leg at a time (optionally with a given ankle position)."""
-    hip, knee = (_xy_at(ctx.ds, f"{foot}_{j}", time_s)[0] for j in ("hip", "knee"))
+    hip, knee = (ctx.tracks.at(f"{foot}_{j}", time_s)[0] for j in ("hip", "knee"))
     if ankle is None:
-        ankle = _xy_at(ctx.ds, f"{foot}_ankle", time_s)[0]
+        ankle = ctx.tracks.at(f"{foot}_ankle", time_s)[0]
     return float(knee_flexion_deg(hip, knee, ankle))
 
 
@@ -573,7 +644,7 @@ def _trunk_lean(ctx: _Context) -> Metric:
     for a, b in _steps(ctx):
         t = np.linspace(a.time_s, b.time_s, 21)
         lean = _angle_from_vertical(
-            _mid(ctx.ds, "shoulder", t), _mid(ctx.ds, "hip", t), -ctx.direction
+            ctx.tracks.mid("shoulder", t), ctx.tracks.mid("hip", t), -ctx.direction
         )
         lean = lean[np.isfinite(lean)]
         if lean.size:
@@ -585,11 +656,11 @@ def _oscillation_px(ctx: _Context) -> list[dict]:
     """Mid-hip vertical excursion per step in pixels (value in px)."""
     rows = []
     t_all = ctx.ds["time"].values
-    hip_y = (keypoint_xy(ctx.ds, "left_hip")[:, 1] + keypoint_xy(ctx.ds, "right_hip")[:, 1]) / 2
+    hip_y = (ctx.tracks.xy("left_hip")[:, 1] + ctx.tracks.xy("right_hip")[:, 1]) / 2
     for a, b in _steps(ctx):
         inside = (t_all >= a.time_s) & (t_all <= b.time_s)
         y = np.concatenate(
-            [hip_y[inside], _mid(ctx.ds, "hip", np.array([a.time_s, b.time_s]))[:, 1]]
+            [hip_y[inside], ctx.tracks.mid("hip", np.array([a.time_s, b.time_s]))[:, 1]]
         )
         if np.sum(np.isfinite(y)) >= 3:
             rows.append(_row(a, float(np.nanmax(y) - np.nanmin(y))))
@@ -618,8 +689,8 @@ def _vertical_oscillation(ctx: _Context, height_m: float | None) -> tuple[Metric
 
 def _foot_angle(ctx: _Context, foot: Side, t: np.ndarray) -> np.ndarray:
     """Heel-to-toe angle from horizontal, + toe up."""
-    heel = _xy_at(ctx.ds, f"{foot}_heel", t)
-    toe = _xy_at(ctx.ds, f"{foot}_foot_index", t)
+    heel = ctx.tracks.at(f"{foot}_heel", t)
+    toe = ctx.tracks.at(f"{foot}_foot_index", t)
     d = toe - heel
     return np.degrees(np.arctan2(-d[:, 1], ctx.direction * d[:, 0]))
 
@@ -742,7 +813,7 @@ def _fppa(ctx: _Context) -> Metric:
         t = np.concatenate(
             [[ic.time_s], t_all[(t_all > ic.time_s) & (t_all < to.time_s)], [to.time_s]]
         )
-        hip, knee, ankle = (_xy_at(ctx.ds, f"{ic.foot}_{j}", t) for j in ("hip", "knee", "ankle"))
+        hip, knee, ankle = (ctx.tracks.at(f"{ic.foot}_{j}", t) for j in ("hip", "knee", "ankle"))
         angle = fppa_deg(hip, knee, ankle, _medial_sign(ctx, ic.foot))
         if not np.any(np.isfinite(angle)):
             continue
@@ -772,8 +843,8 @@ def _pelvic_drop(ctx: _Context) -> Metric:
         if to is None:
             continue
         tm = (ic.time_s + to.time_s) / 2
-        stance = _xy_at(ctx.ds, f"{ic.foot}_hip", tm)[0]
-        swing = _xy_at(ctx.ds, f"{other_side(ic.foot)}_hip", tm)[0]
+        stance = ctx.tracks.at(f"{ic.foot}_hip", tm)[0]
+        swing = ctx.tracks.at(f"{other_side(ic.foot)}_hip", tm)[0]
         drop = np.degrees(np.arctan2(swing[1] - stance[1], abs(swing[0] - stance[0])))
         frame = int(ctx.ds["frame"].values[np.argmin(np.abs(ctx.ds["time"].values - tm))])
         rows.append(
@@ -795,8 +866,8 @@ def _step_width(ctx: _Context) -> Metric:
     rows = []
     right_x = 1.0 if ctx.view.view == "rear" else -1.0
     for a, b in _steps(ctx):
-        xa = _xy_at(ctx.ds, f"{a.foot}_heel", a.time_s)[0, 0]
-        xb = _xy_at(ctx.ds, f"{b.foot}_heel", b.time_s)[0, 0]
+        xa = ctx.tracks.at(f"{a.foot}_heel", a.time_s)[0, 0]
+        xb = ctx.tracks.at(f"{b.foot}_heel", b.time_s)[0, 0]
         left_x, rgt_x = (xa, xb) if a.foot == "left" else (xb, xa)
         rows.append(_row(b, right_x * (rgt_x - left_x) / ctx.leg_px * 100.0))
     return _summarise("step_width_pct_leg", rows, "negative values mean crossover")
@@ -871,9 +942,9 @@ def _cadence(ctx: _Context) -> Metric:
         se = se / np.sqrt(max(1.0, durations.size / 2.0))
     notes: list[str] = []
     status: Status = "ok"
-    if len(rows) < MIN_STEPS_CADENCE:
+    if len(rows) < MIN_STEPS:
         status = "low_confidence"
-        notes.append(f"only {len(rows)} steps (need {MIN_STEPS_CADENCE}); the clip is too short")
+        notes.append(_too_few(len(rows)))
     lo, hi = CADENCE_RANGE_SPM
     if value < lo:
         status = "low_confidence"
@@ -952,8 +1023,17 @@ def _context(ds: xr.Dataset, view: ViewInfo, events: Sequence[GaitEvent]) -> _Co
         tos=tuple(e for e in ordered if e.kind == "toe_off"),
         leg_px=leg_length_px(fixed),
         direction=1.0 if facing != "left" else -1.0,
-        fps=float(ds.attrs.get("fps", np.nan)),
+        fps=_mean_fps(ds),
+        tracks=_Tracks(fixed),
     )
+
+
+def _mean_fps(ds: xr.Dataset) -> float:
+    """Frames per second over the whole clip (with a variable rate, what it really had)."""
+    t = np.asarray(ds["time"].values, dtype=float)
+    if t.size < 2 or t[-1] <= t[0]:
+        return float(ds.attrs.get("fps", np.nan))
+    return float((t.size - 1) / (t[-1] - t[0]))
 
 
 def compute_metrics(
@@ -1000,6 +1080,8 @@ def compute_metrics(
         else:
             reason = _view_reason(needed, view) if not applies else "the legs were never seen"
             out.update({n: _not_applicable(n, reason) for n in names})
+    for name in CONTACT_METRICS:
+        out[name] = _gate_frame_rate(out[name], ctx.fps)
     for name in BILATERAL:
         out[f"{name}_asymmetry_pct"] = asymmetry(out[name])
     return out

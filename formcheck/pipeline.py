@@ -17,12 +17,12 @@ import numpy as np
 import xarray as xr
 
 from formcheck.cleaning import CleaningSettings, clean_tracks
-from formcheck.dataset import keypoint_xy, leg_length_px
+from formcheck.dataset import keypoint_xy, leg_length_px, variable_frame_rate
 from formcheck.errors import ClipTooShortError, FormcheckError, NoRunnerError, SlowMotionError
 from formcheck.events import GaitEvent, detect_events
 from formcheck.io.model import PoseModel, load_model
 from formcheck.io.video import VideoInfo, VideoLimits, iter_frames, probe_video
-from formcheck.metrics import Metric, compute_metrics
+from formcheck.metrics import CADENCE_RANGE_SPM, Metric, compute_metrics
 from formcheck.parallel import choose_workers, parallel_pose
 from formcheck.pose import PoseSettings, PoseTrack, pose_dataset, track_pose
 from formcheck.view import ViewInfo, detect_view, resolve_view
@@ -41,8 +41,13 @@ DARK_BRIGHTNESS = 40.0
 """Mean 0-255 luma below which a clip is called too dark in the no-runner message."""
 RHYTHM_MEDIAN = 3
 """Running-median width (samples) that cleans the ankle signal for :func:`leg_rhythm_spm`."""
-SLOW_MOTION_SPM = 100.0
-"""A clear leg rhythm slower than this (steps/min) means the clip plays slower than filmed."""
+SLOW_MOTION_SPM = CADENCE_RANGE_SPM[1] / 2.0
+"""A leg rhythm slower than this (steps/min) means the clip plays slower than filmed.
+
+Half the fastest plausible running cadence (230 / 2 = 115): any clip played
+at half speed or slower falls below it, and no one runs on a treadmill at
+fewer than 115 steps per minute (that is a walk).
+"""
 JUMP_LEGS = 0.6
 """A mid-hip move larger than this many leg lengths between neighbouring frames is a jump."""
 
@@ -206,7 +211,7 @@ def video_summary(info: VideoInfo, time_scale: float, ds: xr.Dataset) -> dict[st
     """
     t = np.asarray(ds["time"].values, dtype=float)
     dt = np.diff(t)
-    vfr = bool(dt.size > 2 and (np.percentile(dt, 95) - np.percentile(dt, 5)) > 0.2 * np.median(dt))
+    vfr = variable_frame_rate(t)
     return {
         "file": Path(info.path).name,
         "file_bytes": info.file_bytes,
@@ -404,7 +409,8 @@ def input_notes(video: dict[str, Any]) -> list[str]:
     notes = []
     w, h = video.get("width"), video.get("height")
     aw, ah = video.get("analysed_width"), video.get("analysed_height")
-    if (aw, ah) != (w, h) and aw and ah:
+    if aw and ah and w and h and max(aw, ah) < 0.5 * max(w, h):
+        # A 1080p clip analysed at 720p (the default) is routine, not worth a note.
         notes.append(f"frames were downscaled from {w}x{h} to {aw}x{ah} for pose estimation")
     if video.get("capture_fps_source") == "metadata":
         notes.append(
@@ -592,7 +598,12 @@ def run_pose(
         )
     if track is None:  # one process, or the clip could not be split safely
         workers = 1
-        frames = iter_frames(info, time_scale=scale, max_long_side=options.limits.max_long_side)
+        frames = iter_frames(
+            info,
+            time_scale=scale,
+            max_long_side=options.limits.max_long_side,
+            max_duration_s=options.limits.max_duration_s,
+        )
         track = track_pose(
             frames, model, settings=options.pose, expected_frames=info.n_frames, on_frame=tick
         )

@@ -11,7 +11,9 @@ from fixtures.runner import Runner, make_runner, runner_points, side_view
 from formcheck.cleaning import clean_tracks
 from formcheck.events import GaitEvent, detect_events, leg_length_px
 from formcheck.metrics import (
+    CONTACT_METRICS,
     LEG_FRACTION_OF_HEIGHT,
+    MIN_STEPS,
     Metric,
     asymmetry,
     compute_metrics,
@@ -154,10 +156,31 @@ def test_slow_motion_cadence_is_flagged() -> None:
 def test_few_steps_are_low_confidence() -> None:
     r = Runner()
     ds = make_runner(r)
-    m = compute_metrics(ds, side_view(r), _events_at(_truth_ics(r)[:2]))
-    assert m["cadence_spm"].status == "low_confidence"
-    assert m["overstride_pct_leg"].status == "low_confidence"
-    assert "strides" in m["overstride_pct_leg"].reason
+    ics = _truth_ics(r)
+    few = compute_metrics(ds, side_view(r), _events_at(ics[:MIN_STEPS]))  # MIN_STEPS - 1 steps
+    assert few["cadence_spm"].status == "low_confidence"
+    assert "strides" in few["cadence_spm"].reason and "10 s" in few["cadence_spm"].reason
+    assert few["cadence_spm"].value == pytest.approx(r.cadence_spm, abs=0.5)  # still shown
+    enough = compute_metrics(ds, side_view(r), _events_at(ics[: MIN_STEPS + 1]))
+    assert enough["cadence_spm"].status == "ok"
+    two = compute_metrics(ds, side_view(r), _events_at(ics[:2]))
+    assert two["overstride_pct_leg"].status == "low_confidence"
+    assert "only 2 steps measured (1 strides" in two["overstride_pct_leg"].reason
+
+
+def test_values_at_contact_need_a_frame_rate_that_can_time_it() -> None:
+    """At 15 fps the cadence (a fit over many steps) stands; values read at the
+    instant of contact are low-confidence, with the frame rate as the reason."""
+    for fps, ok in ((15.0, False), (30.0, True)):
+        r = Runner(fps=fps)
+        m = _run(r)
+        assert m["cadence_spm"].status == "ok"
+        for name in CONTACT_METRICS:
+            assert (m[name].status == "ok") == ok, (fps, name, m[name].reason)
+            if not ok:
+                assert "15 frames per second" in m[name].reason
+        if not ok:
+            assert m["overstride_pct_leg_asymmetry_pct"].status == "low_confidence"
 
 
 def test_no_events() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formcheck.errors import VideoError
+from formcheck.errors import InputLimitError, VideoError
 from formcheck.io.video import iter_frames, probe_video
 from formcheck.io.writer import VideoWriter
 
@@ -71,6 +71,21 @@ def test_capture_fps_rescales_time(tmp_path: Path) -> None:
     info = probe_video(path)
     times = [f.time_s for f in iter_frames(info, time_scale=30 / 240)]
     assert times[-1] == pytest.approx(8 / 240, abs=1e-4)
+
+
+def test_decoding_stops_at_the_duration_limit(tmp_path: Path) -> None:
+    """Decoding is bounded by the limit itself, not only by the header's length."""
+    path = tmp_path / "long.mp4"
+    with VideoWriter(path, 64, 64, fps=10) as writer:
+        for i in range(30):  # 3 s
+            writer.write(_marked_frame(64, 64, i))
+    info = probe_video(path)
+    seen: list[float] = []
+    with pytest.raises(InputLimitError, match="--max-duration"):
+        for frame in iter_frames(info, max_duration_s=1.0):
+            seen.append(frame.time_s)
+    assert seen and max(seen) <= 1.0
+    assert len(list(iter_frames(info, max_duration_s=5.0))) == 30
 
 
 def test_text_file_named_mp4_is_a_clear_error(tmp_path: Path) -> None:

@@ -37,7 +37,11 @@ class VideoLimits:
     max_duration_s : float
         Longest accepted clip, in (capture) seconds.
     max_long_side : int
-        Frames whose longer side exceeds this are downscaled before pose.
+        Frames whose longer side exceeds this are downscaled before pose, in
+        the decoder thread. The pose model sees a 256x256 crop around the
+        runner, so 1280 px (a runner filling a 720p frame is 500 px tall)
+        loses nothing it could use, while 1080p and 4K frames cost half or
+        less to convert and hand over.
     max_input_long_side : int
         Larger coded frames are refused before any is decoded (one 16K frame
         alone needs gigabytes).
@@ -50,7 +54,7 @@ class VideoLimits:
 
     max_bytes: int = 2 * 1024**3
     max_duration_s: float = 30 * 60.0
-    max_long_side: int = 1920
+    max_long_side: int = 1280
     max_input_long_side: int = 8192
 
     def __post_init__(self) -> None:
@@ -487,9 +491,10 @@ def iter_frames(
     info: VideoInfo,
     *,
     time_scale: float = 1.0,
-    max_long_side: int = 1920,
+    max_long_side: int = VideoLimits.max_long_side,
     queue_size: int = 2,
     span: FrameSpan | None = None,
+    max_duration_s: float = math.inf,
 ) -> Iterator[Frame]:
     """Stream a clip's frames, upright, with real timestamps.
 
@@ -512,6 +517,10 @@ def iter_frames(
         Decode only frames ``span.first`` to ``span.stop - 1``: seek to the
         keyframe before the first one and drop what comes before it. Indices
         and times stay the whole clip's.
+    max_duration_s : float
+        Stop with :class:`~formcheck.errors.InputLimitError` at a frame later
+        than this (capture seconds): a file whose header understates its
+        length cannot run for longer than the limit.
 
     Yields
     ------
@@ -528,7 +537,7 @@ def iter_frames(
     size = output_size(info, max_long_side)
     frames: Callable[[], Iterator[Frame]]
     if span is None:
-        frames = partial(_decode, info, time_scale, size)
+        frames = partial(_decode, info, time_scale, size, max_duration_s)
     else:
         frames = partial(_decode_span, info, time_scale, size, span)
     q: queue.Queue[Frame | BaseException | None] = queue.Queue(maxsize=queue_size)
@@ -578,7 +587,9 @@ def _decode_worker(
         q.put(exc)
 
 
-def _decode(info: VideoInfo, time_scale: float, size: tuple[int, int]) -> Iterator[Frame]:
+def _decode(
+    info: VideoInfo, time_scale: float, size: tuple[int, int], max_duration_s: float = math.inf
+) -> Iterator[Frame]:
     import av
 
     out_w, out_h = size
@@ -600,6 +611,12 @@ def _decode(info: VideoInfo, time_scale: float, size: tuple[int, int]) -> Iterat
                 if rel <= last_t:  # duplicate or out-of-order pts: keep time strictly increasing
                     rel = last_t + 1e-6
                 last_t = rel
+                if rel > max_duration_s:
+                    raise InputLimitError(
+                        f"{Path(info.path).name} runs past the {max_duration_s:g} s limit (its "
+                        "header gave a shorter length). Trim it to the part you want analysed "
+                        "or raise the limit (--max-duration)."
+                    )
                 yield Frame(index=index, time_s=rel, image=_upright_rgb(frame, coded_w, coded_h, k))
                 index += 1
         except av.FFmpegError as exc:
@@ -690,7 +707,8 @@ def _frame_time(frame: Any, index: int, fps: float) -> float:
 
 
 def read_frame(
-    info: VideoInfo, index: int, *, time_scale: float = 1.0, max_long_side: int = 1920
+    info: VideoInfo, index: int, *, time_scale: float = 1.0,
+    max_long_side: int = VideoLimits.max_long_side
 ) -> Frame:
     """Decode one frame by its decode index (streams up to it).
 

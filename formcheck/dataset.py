@@ -255,8 +255,9 @@ def keypoint_xy(ds: xr.Dataset, name: str) -> np.ndarray:
         "keypoints": ds.indexes["keypoints"].get_loc(name),
         "individuals": ds.indexes["individuals"].get_loc(INDIVIDUAL),
     }
-    values = da.values[tuple(where.get(d, slice(None)) for d in da.dims)]
-    rest = [d for d in da.dims if d not in where]
+    dims = [str(d) for d in da.dims]
+    values = da.values[tuple(where.get(d, slice(None)) for d in dims)]
+    rest = [d for d in dims if d not in where]
     if rest != ["time", "space"]:
         values = values.T
     return np.array(values, dtype=float)

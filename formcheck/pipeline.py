@@ -21,10 +21,16 @@ from formcheck.dataset import keypoint_xy, leg_length_px, variable_frame_rate
 from formcheck.errors import ClipTooShortError, FormcheckError, NoRunnerError, SlowMotionError
 from formcheck.events import GaitEvent, detect_events
 from formcheck.io.model import PoseModel, load_model
-from formcheck.io.video import VideoInfo, VideoLimits, iter_frames, probe_video
+from formcheck.io.video import (
+    VideoInfo,
+    VideoLimits,
+    iter_frames,
+    probe_video,
+    sample_keyframes,
+)
 from formcheck.metrics import CADENCE_RANGE_SPM, Metric, compute_metrics
 from formcheck.parallel import choose_workers, parallel_pose
-from formcheck.pose import PoseSettings, PoseTrack, pose_dataset, track_pose
+from formcheck.pose import PoseSettings, PoseTrack, count_people, pose_dataset, track_pose
 from formcheck.view import ViewInfo, detect_view, resolve_view
 
 ViewChoice = Literal["auto", "side", "rear", "front"]
@@ -48,6 +54,8 @@ Half the fastest plausible running cadence (230 / 2 = 115): any clip played
 at half speed or slower falls below it, and no one runs on a treadmill at
 fewer than 115 steps per minute (that is a walk).
 """
+PEOPLE_SAMPLES = 6
+"""Keyframes in which the people are counted (:func:`people_check`)."""
 JUMP_LEGS = 0.6
 """A mid-hip move larger than this many leg lengths between neighbouring frames is a jump."""
 
@@ -361,7 +369,7 @@ def visible_part(ds: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
 
 
 def tracking_notes(ds: xr.Dataset) -> list[str]:
-    """Warnings about the person tracking: jumps that suggest several people.
+    """Warnings about who was tracked: other people in view, jumps between bodies.
 
     Parameters
     ----------
@@ -375,22 +383,30 @@ def tracking_notes(ds: xr.Dataset) -> list[str]:
     """
     leg = leg_length_px(ds)
     if not math.isfinite(leg) or leg <= 0:
-        return []
+        leg = math.inf  # no body scale: no jump can be told, the people count still can
     hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
     ok = np.flatnonzero(np.isfinite(hip).all(axis=1))
-    if ok.size < 2:
-        return []
     t = np.asarray(ds["time"].values, dtype=float)[ok]
     step = np.hypot(*np.diff(hip[ok], axis=0).T)
     near = np.diff(t) <= 0.2
     jumps = int(np.sum(near & (step > JUMP_LEGS * leg)))
-    if jumps == 0:
-        return []
-    return [
-        f"the tracked body jumped {jumps} time(s) across the frame: more than one person may "
-        "be in view, and strides of different people could be mixed; crop or film so that "
-        "only the runner is in the frame"
-    ]
+    notes = []
+    others = int(ds.attrs.get("frames_with_others", 0))
+    if others:
+        sampled = int(ds.attrs.get("people_sampled", 0))
+        notes.append(
+            f"someone else is in view ({others} of {sampled} sampled frames show "
+            f"{int(ds.attrs.get('people_max', 2))} people: a bystander, another runner or a "
+            "mirror image); formcheck follows one body, so check that the flagged frames "
+            "show the runner, or film so that only the runner is in the frame"
+        )
+    if jumps:
+        notes.append(
+            f"the tracked body jumped {jumps} time(s) across the frame: more than one person "
+            "may be in view, and strides of different people could be mixed; crop or film so "
+            "that only the runner is in the frame"
+        )
+    return notes
 
 
 def input_notes(video: dict[str, Any]) -> list[str]:
@@ -615,9 +631,40 @@ def run_pose(
         "model_sha256": model.sha256,
         "pose_workers": workers,
         "first_frame_brightness": info.first_frame_brightness,
+        **people_check(info, model, options.pose),
     }
     ds = pose_dataset(track, source=Path(info.path).name, attrs=attrs)
     return info, ds, scale
+
+
+def people_check(info: VideoInfo, model: PoseModel, settings: PoseSettings) -> dict[str, int]:
+    """Count the people in a few keyframes (:func:`formcheck.pose.count_people`).
+
+    Parameters
+    ----------
+    info : VideoInfo
+        The probed clip.
+    model : PoseModel
+        The pose model.
+    settings : PoseSettings
+        Detection thresholds.
+
+    Returns
+    -------
+    dict
+        ``people_sampled`` (pictures looked at; 0 when the clip could not be
+        sampled), ``people_max`` and ``frames_with_others`` (pictures with two
+        or more people), for the dataset's attributes.
+    """
+    try:
+        counts = count_people(sample_keyframes(info, PEOPLE_SAMPLES), model, settings)
+    except FormcheckError:  # an auxiliary check: the analysis goes on without it
+        counts = []
+    return {
+        "people_sampled": len(counts),
+        "people_max": max(counts, default=0),
+        "frames_with_others": sum(c >= 2 for c in counts),
+    }
 
 
 def analyze_tracks(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -68,7 +68,8 @@ def _quiet_native_stderr() -> Iterator[None]:
             os.close(devnull)
 
 
-def _make_landmarker(model: PoseModel, settings: PoseSettings) -> Any:
+def _make_landmarker(model: PoseModel, settings: PoseSettings, num_poses: int = 1) -> Any:
+    """A landmarker: VIDEO mode (tracking) for one pose, IMAGE mode to find several."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from mediapipe.tasks.python import BaseOptions
@@ -80,8 +81,8 @@ def _make_landmarker(model: PoseModel, settings: PoseSettings) -> Any:
 
     options = PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_buffer=model.data),
-        running_mode=RunningMode.VIDEO,
-        num_poses=1,
+        running_mode=RunningMode.VIDEO if num_poses == 1 else RunningMode.IMAGE,
+        num_poses=num_poses,
         min_pose_detection_confidence=settings.min_detection_confidence,
         min_pose_presence_confidence=settings.min_presence_confidence,
         min_tracking_confidence=settings.min_tracking_confidence,
@@ -89,6 +90,49 @@ def _make_landmarker(model: PoseModel, settings: PoseSettings) -> Any:
     )
     with _quiet_native_stderr():
         return PoseLandmarker.create_from_options(options)
+
+
+def count_people(
+    images: Sequence[np.ndarray],
+    model: PoseModel,
+    settings: PoseSettings | None = None,
+    most: int = 4,
+) -> list[int]:
+    """How many people the pose model finds in each of a few still pictures.
+
+    Tracking follows one body (``num_poses=1`` keeps it fast); this check
+    runs the detector on a handful of whole frames (:func:`formcheck.io.video.
+    sample_keyframes`) to tell whether someone else is in view: a bystander,
+    a second runner or a mirror image.
+
+    Parameters
+    ----------
+    images : sequence of numpy.ndarray
+        Upright RGB images.
+    model : PoseModel
+        A verified ``.task`` model.
+    settings : PoseSettings, optional
+        Detection thresholds.
+    most : int
+        Largest count looked for.
+
+    Returns
+    -------
+    list of int
+        People found per image.
+    """
+    import mediapipe as mp
+
+    if not images:
+        return []
+    settings = settings or PoseSettings()
+    counts = []
+    with _make_landmarker(model, settings, num_poses=most) as landmarker:
+        for img in images:
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(img))
+            with _quiet_native_stderr():
+                counts.append(len(landmarker.detect(image).pose_landmarks))
+    return counts
 
 
 @dataclass(frozen=True, eq=False)

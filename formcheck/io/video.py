@@ -697,6 +697,66 @@ def _decode_span(
     raise TimelineMismatchError(f"{name}: the stream ended at frame {index}, before {span.stop}")
 
 
+def sample_keyframes(
+    info: VideoInfo, count: int, max_long_side: int = 640, max_decode: int = 30
+) -> list[np.ndarray]:
+    """Upright RGB images of up to ``count`` frames spread over the clip.
+
+    Each is the frame at an evenly spaced time, or the one ``max_decode``
+    frames after the keyframe before it when that time is further on: a seek
+    and a few decoded frames, so sampling costs little whatever the clip's
+    length.
+    Used for checks that need a few whole pictures after pose has streamed
+    the clip (who else is in view).
+
+    Parameters
+    ----------
+    info : VideoInfo
+        The probed clip.
+    count : int
+        Times to sample.
+    max_long_side : int
+        Images are downscaled to at most this long side.
+    max_decode : int
+        Most frames decoded after a keyframe to reach a sample time.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Distinct frames in clip order (fewer than ``count`` when keyframes
+        are sparse); empty when the clip cannot be sought.
+    """
+    import av
+
+    out_w, out_h = output_size(info, max_long_side)
+    k = info.rotation // 90
+    coded_w, coded_h = (out_h, out_w) if k % 2 else (out_w, out_h)
+    images: list[np.ndarray] = []
+    seen: set[int] = set()
+    duration = info.duration_s if math.isfinite(info.duration_s) else 0.0
+    with _open(Path(info.path)) as container:
+        stream = container.streams.video[0]
+        if stream.time_base is None:
+            return images
+        start = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+        for j in range(count):
+            target = int((start + duration * (j + 0.5) / count) / stream.time_base)
+            frame = None
+            try:
+                container.seek(target, backward=True, any_frame=False, stream=stream)
+                for n, decoded in enumerate(container.decode(stream)):
+                    frame = decoded
+                    if decoded.pts is None or decoded.pts >= target or n >= max_decode:
+                        break
+            except av.FFmpegError:
+                continue
+            if frame is None or frame.pts is None or frame.pts in seen:
+                continue
+            seen.add(frame.pts)
+            images.append(_upright_rgb(frame, coded_w, coded_h, k))
+    return images
+
+
 def _frame_time(frame: Any, index: int, fps: float) -> float:
     """Presentation time of a frame in seconds, falling back to index / fps."""
     if frame.pts is not None and frame.time_base is not None:

@@ -314,7 +314,9 @@ def render_video_and_frames(
             )
             h, w = img.shape[0] - img.shape[0] % 2, img.shape[1] - img.shape[1] % 2
             if writer is None:
-                writer = VideoWriter(out / VIDEO_FILE, w, h, fps=_fps(analysis))
+                writer = VideoWriter(
+                    out / VIDEO_FILE, w, h, fps=_fps(analysis), preset="veryfast"
+                )
                 writer.open()
             t = frame.time_s / scale  # playback seconds
             if t <= last_t:

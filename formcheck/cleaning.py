@@ -31,6 +31,8 @@ SWAP_KEYPOINTS: tuple[str, ...] = LEG_JOINTS
 """Leg points whose left/right labels are repaired together (hip to toe)."""
 LABEL_PRIOR_LEG = 0.05
 """Cost, in leg lengths per frame, of declaring a frame's labels exchanged."""
+OUTLIER_CHUNK = 1024
+"""Frames whose running medians :func:`reject_outliers` computes at once (bounds memory)."""
 COLLAPSE_LEG = 0.1
 """Mean knee-to-toe gap (leg lengths) below which both labels sit on one leg."""
 
@@ -161,9 +163,14 @@ def reject_outliers(ds: xr.Dataset, tol_leg: float, half_window_s: float) -> tup
     flat = values.reshape(n, -1, 2)
     padded = np.pad(flat, ((half, half), (0, 0), (0, 0)), constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=0)
+    med = np.empty_like(flat)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(windows, axis=-1)
+        # In chunks: nanmedian copies its input, and a 20-minute clip's windows
+        # at once would take hundreds of megabytes.
+        for start in range(0, n, OUTLIER_CHUNK):
+            stop = min(start + OUTLIER_CHUNK, n)
+            med[start:stop] = np.nanmedian(windows[start:stop], axis=-1)
     dist = np.linalg.norm(flat - med, axis=-1)
     with np.errstate(invalid="ignore"):
         bad = dist > tol_leg * leg_scale_px(ds)

@@ -10,9 +10,10 @@ metrics carry ``left``/``right`` means and a companion metric
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, Literal
 
 import numpy as np
@@ -186,6 +187,14 @@ class _Context:
     direction: float
     fps: float
     tracks: _Tracks
+    ic_times: tuple[float, ...]
+    to_times: tuple[float, ...]
+
+    @cached_property
+    def median_step_s(self) -> float:
+        """Median contact-to-contact time (s); 0.35 with fewer than two contacts."""
+        times = np.asarray(self.ic_times)
+        return float(np.median(np.diff(times))) if times.size > 1 else 0.35
 
 
 # ---------------------------------------------------------------- geometry
@@ -245,19 +254,48 @@ def _spline_pieces(t: np.ndarray, y: np.ndarray) -> list[tuple[int, float, float
     return pieces
 
 
+@dataclass(frozen=True)
+class _Pieces:
+    """The interpolants of one column, ordered by time, found by binary search."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    fns: tuple[Callable, ...]
+
+    @classmethod
+    def of(cls, pieces: Sequence[tuple[int, float, float, Callable]], column: int) -> _Pieces:
+        mine = [p for p in pieces if p[0] == column]
+        return cls(
+            np.array([p[1] for p in mine], dtype=float),
+            np.array([p[2] for p in mine], dtype=float),
+            tuple(p[3] for p in mine),
+        )
+
+    def at(self, times: np.ndarray) -> np.ndarray:
+        """Values at ``times`` (NaN outside every piece)."""
+        out = np.full(times.size, np.nan)
+        k = np.searchsorted(self.starts, times, side="right") - 1
+        inside = (k >= 0) & (times <= self.ends[np.clip(k, 0, None)]) if self.fns else k < -1
+        for piece in np.unique(k[inside]):
+            sel = inside & (k == piece)
+            out[sel] = self.fns[piece](times[sel])
+        return out
+
+
 class _Tracks:
     """One dataset's keypoint tracks as arrays, with their splines built once per keypoint.
 
-    The metric functions read hundreds of positions at sub-frame times;
-    fitting every spline once (rather than at every read) keeps the
-    analysis of a long clip far below the time pose estimation takes.
+    The metric functions read thousands of positions at sub-frame times;
+    fitting every spline once (rather than at every read) and finding the
+    piece that holds a time by binary search keep the analysis of a long
+    clip linear in its length and far below the time pose estimation takes.
     """
 
     def __init__(self, ds: xr.Dataset) -> None:
         self.t = np.asarray(ds["time"].values, dtype=float)
         self._ds = ds
         self._xy: dict[str, np.ndarray] = {}
-        self._pieces: dict[str, list[tuple[int, float, float, Callable]]] = {}
+        self._pieces: dict[str, tuple[_Pieces, _Pieces]] = {}
 
     def xy(self, name: str) -> np.ndarray:
         """The ``(n_frames, 2)`` track of keypoint ``name`` (NaN where missing)."""
@@ -269,13 +307,10 @@ class _Tracks:
         """Keypoint position at ``time_s``: the same values as :func:`interp_track`."""
         at = np.atleast_1d(np.asarray(time_s, dtype=float))
         if name not in self._pieces:
-            self._pieces[name] = _spline_pieces(self.t, self.xy(name))
-        out = np.full((at.size, 2), np.nan)
-        for j, t0, t1, fn in self._pieces[name]:
-            inside = (at >= t0) & (at <= t1)
-            if np.any(inside):
-                out[inside, j] = fn(at[inside])
-        return out
+            pieces = _spline_pieces(self.t, self.xy(name))
+            self._pieces[name] = (_Pieces.of(pieces, 0), _Pieces.of(pieces, 1))
+        x, y = self._pieces[name]
+        return np.column_stack([x.at(at), y.at(at)])
 
     def mid(self, stem: str, time_s: float | np.ndarray) -> np.ndarray:
         """Midpoint of the left and right ``stem`` keypoints at ``time_s``."""
@@ -474,10 +509,12 @@ def _measured(ctx: _Context) -> tuple[GaitEvent, ...]:
 
 def _next_toe_off(ctx: _Context, ic: GaitEvent) -> GaitEvent | None:
     """The same foot's toe-off after ``ic`` and before the next contact."""
-    later = [e for e in ctx.ics if e.time_s > ic.time_s]
-    limit = later[0].time_s if later else np.inf
-    for to in ctx.tos:
-        if to.foot == ic.foot and ic.time_s < to.time_s < limit:
+    k = bisect_right(ctx.ic_times, ic.time_s)
+    limit = ctx.ic_times[k] if k < len(ctx.ic_times) else np.inf
+    for to in ctx.tos[bisect_right(ctx.to_times, ic.time_s) :]:
+        if to.time_s >= limit:
+            break
+        if to.foot == ic.foot:
             return to
     return None
 
@@ -513,7 +550,9 @@ def _stance_mid(ctx: _Context, ic: GaitEvent) -> float | None:
 # ---------------------------------------------------------------- side metrics
 
 
-def stance_line_at(t: np.ndarray, xy: np.ndarray, t_ic: float, t_end: float) -> np.ndarray:
+def stance_line_at(
+    t: np.ndarray, xy: np.ndarray, t_ic: float, t_end: float
+) -> np.ndarray | None:
     """A foot point's position at contact, from its early-stance trajectory.
 
     Once the foot is down it moves with the belt at constant speed (or stays
@@ -537,15 +576,18 @@ def stance_line_at(t: np.ndarray, xy: np.ndarray, t_ic: float, t_end: float) -> 
 
     Returns
     -------
-    numpy.ndarray
-        ``(2,)`` position; spline interpolation when too few samples.
+    numpy.ndarray or None
+        ``(2,)`` position; None when the window holds fewer than two samples.
     """
-    sel = (t >= t_ic) & (t <= t_end) & np.all(np.isfinite(xy), axis=1)
-    if sel.sum() < 2:
-        return interp_track(t, xy, np.array([t_ic]))[0]
-    ts = t[sel] - t_ic
+    lo, hi = np.searchsorted(t, [t_ic, t_end], side="left")
+    hi = hi + int(hi < t.size and t[hi] <= t_end)
+    window, ts = xy[lo:hi], t[lo:hi]
+    ok = np.all(np.isfinite(window), axis=1)
+    if ok.sum() < 2:
+        return None
+    ts = ts[ok] - t_ic
     design = np.stack([np.ones_like(ts), ts], axis=1)
-    coef, *_ = np.linalg.lstsq(design, xy[sel], rcond=None)
+    coef, *_ = np.linalg.lstsq(design, window[ok], rcond=None)
     return np.asarray(coef[0], dtype=float)
 
 
@@ -559,14 +601,14 @@ def _early_stance_end(ctx: _Context, ic: GaitEvent) -> float:
 
 def _median_step(ctx: _Context) -> float:
     """Median contact-to-contact time (s)."""
-    times = np.array([e.time_s for e in ctx.ics])
-    return float(np.median(np.diff(times))) if times.size > 1 else 0.35
+    return ctx.median_step_s
 
 
 def _foot_at_ic(ctx: _Context, ic: GaitEvent, point: str) -> np.ndarray:
     """Position of one foot point of the contacting foot at its contact."""
-    track = ctx.tracks.xy(f"{ic.foot}_{point}")
-    return stance_line_at(ctx.tracks.t, track, ic.time_s, _early_stance_end(ctx, ic))
+    name = f"{ic.foot}_{point}"
+    line = stance_line_at(ctx.tracks.t, ctx.tracks.xy(name), ic.time_s, _early_stance_end(ctx, ic))
+    return line if line is not None else ctx.tracks.at(name, ic.time_s)[0]
 
 
 def _overstride(ctx: _Context) -> Metric:
@@ -752,9 +794,11 @@ def _timing_metrics(ctx: _Context) -> tuple[Metric, Metric, Metric]:
         nxt = ctx.ics[k + 1] if k + 1 < len(ctx.ics) else None
         if nxt is not None and nxt.foot != ic.foot:
             flight.append(_row(to, (nxt.time_s - to.time_s) * 1000.0))
-        same = [e for e in ctx.ics[k + 1 :] if e.foot == ic.foot]
-        if same and len(ctx.ics[k + 1 : ctx.ics.index(same[0]) + 1]) == 2:
-            duty.append(_row(ic, gct / (same[0].time_s - ic.time_s) * 100.0))
+        # A stride: the other foot's contact, then this foot's again.
+        if nxt is not None and nxt.foot != ic.foot and k + 2 < len(ctx.ics):
+            again = ctx.ics[k + 2]
+            if again.foot == ic.foot:
+                duty.append(_row(ic, gct / (again.time_s - ic.time_s) * 100.0))
     low = ctx.fps < HIGH_FPS
     note = f"approximate below {HIGH_FPS:.0f} fps (clip is {ctx.fps:.0f} fps)" if low else ""
     status: Status | None = "low_confidence" if low else None
@@ -1016,11 +1060,15 @@ def _context(ds: xr.Dataset, view: ViewInfo, events: Sequence[GaitEvent]) -> _Co
     fixed = prepare_legs(ds, view)
     facing = view.facing or (estimate_facing(fixed)[0] if view.view == "side" else None)
     ordered = sorted(events, key=lambda e: e.time_s)
+    ics = tuple(e for e in ordered if e.kind == "initial_contact")
+    tos = tuple(e for e in ordered if e.kind == "toe_off")
     return _Context(
         ds=fixed,
         view=view,
-        ics=tuple(e for e in ordered if e.kind == "initial_contact"),
-        tos=tuple(e for e in ordered if e.kind == "toe_off"),
+        ics=ics,
+        tos=tos,
+        ic_times=tuple(e.time_s for e in ics),
+        to_times=tuple(e.time_s for e in tos),
         leg_px=leg_length_px(fixed),
         direction=1.0 if facing != "left" else -1.0,
         fps=_mean_fps(ds),

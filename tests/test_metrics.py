@@ -249,3 +249,23 @@ def test_fppa_peak_ignores_a_glitch_to_the_other_side() -> None:
     m = compute_metrics(glitched, side_view(r), events)["knee_valgus_fppa_deg"]
     assert clean.left is not None and clean.left > 3.0
     assert m.left == pytest.approx(clean.left, abs=0.5)
+
+
+def test_cached_track_reads_match_interp_track() -> None:
+    """The metric stage's spline cache gives the same positions as fitting each read anew,
+    gaps and clip ends included (NaN where no run covers the time)."""
+    from formcheck.dataset import keypoint_xy
+    from formcheck.metrics import _Tracks, interp_track
+
+    r = Runner(duration_s=4.0)
+    ds = make_runner(r)
+    k = list(ds["keypoints"].values).index("left_heel")
+    ds["position"][40:47, :, k, 0] = np.nan  # a gap
+    ds["position"][100:102, :, k, 0] = np.nan  # a short one: a 2-sample run between
+    ds["position"][103:105, :, k, 0] = np.nan
+    t = ds["time"].values
+    times = np.linspace(t[0] - 0.1, t[-1] + 0.1, 997)
+    want = interp_track(t, keypoint_xy(ds, "left_heel"), times)
+    got = _Tracks(ds).at("left_heel", times)
+    np.testing.assert_allclose(got, want, equal_nan=True, rtol=0, atol=1e-9)
+    assert np.isnan(got[times < t[0]]).all() and np.isfinite(got).sum() > 900

@@ -17,8 +17,10 @@ from formcheck.synth import SynthParams
 pytestmark = pytest.mark.slow
 
 CLIPS = (
+    # 6 s: enough steps (10 or more) for an ok cadence, which the test checks.
     SquadClip("Ann", "2025-01-10", "side.mp4",
-              SynthParams(view="side", overstride_pct_leg=14.0, cadence_spm=162.0, **SMALL)),
+              SynthParams(view="side", overstride_pct_leg=14.0, cadence_spm=162.0,
+                          **{**SMALL, "duration_s": 6.0})),
     SquadClip("Ben", "2025-01-10", "rear.mp4",
               SynthParams(view="rear", style="b", valgus_left_deg=8.0, **SMALL)),
 )

@@ -20,6 +20,7 @@ from typing import Literal
 
 from formcheck.batch.tasks import ENGINE_CRASH, SessionTask, TaskResult, failed_result
 from formcheck.errors import FormcheckError
+from formcheck.parallel import available_cores
 
 EngineName = Literal["local", "ray"]
 ResultFn = Callable[[TaskResult], None]
@@ -62,10 +63,7 @@ def default_workers() -> int:
     int
         At least 1.
     """
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+    return available_cores()
 
 
 def _worker_init() -> None:

@@ -54,6 +54,7 @@ from formcheck.io.video import (
     FrameTimeline,
     TimelineMismatchError,
     VideoInfo,
+    VideoLimits,
     frame_timeline,
     iter_frames,
 )
@@ -624,7 +625,7 @@ def parallel_pose(
     workers: int,
     *,
     time_scale: float = 1.0,
-    max_long_side: int = 1920,
+    max_long_side: int = VideoLimits.max_long_side,
     settings: PoseSettings | None = None,
     on_frame: ProgressCallback | None = None,
     mode: ParallelMode = "threads",

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import xarray as xr
 
 N_KEYPOINTS = len(KEYPOINT_NAMES)
+LANDMARK_DTYPE = np.float32
+"""How the buffer stores landmarks: the precision MediaPipe computes them in."""
 ProgressCallback = Callable[[int], None]
 
 
@@ -80,7 +82,7 @@ def _make_landmarker(model: PoseModel, settings: PoseSettings, num_poses: int = 
     )
 
     options = PoseLandmarkerOptions(
-        base_options=BaseOptions(model_asset_buffer=model.data),
+        base_options=BaseOptions(model_asset_path=str(model.path)),
         running_mode=RunningMode.VIDEO if num_poses == 1 else RunningMode.IMAGE,
         num_poses=num_poses,
         min_pose_detection_confidence=settings.min_detection_confidence,
@@ -196,10 +198,12 @@ class TrackBuffer:
 
     @staticmethod
     def _empty(capacity: int) -> tuple[np.ndarray, ...]:
+        # MediaPipe's landmarks are float32: storing them as such loses nothing
+        # and halves what a long clip's buffer holds while the landmarkers run.
         return (
-            np.full((capacity, N_KEYPOINTS, 2), np.nan),
-            np.full((capacity, N_KEYPOINTS), np.nan),
-            np.full((capacity, N_KEYPOINTS, 3), np.nan),
+            np.full((capacity, N_KEYPOINTS, 2), np.nan, dtype=LANDMARK_DTYPE),
+            np.full((capacity, N_KEYPOINTS), np.nan, dtype=LANDMARK_DTYPE),
+            np.full((capacity, N_KEYPOINTS, 3), np.nan, dtype=LANDMARK_DTYPE),
             np.zeros(capacity),
             np.zeros(capacity, dtype=np.int64),
         )
@@ -247,7 +251,8 @@ class TrackBuffer:
         """The filled rows as a PoseTrack, in pixels.
 
         The buffer is consumed: its normalised coordinates are scaled to
-        pixels in place, and full arrays are returned without a copy.
+        pixels in place, and full arrays (float32, as MediaPipe gives them)
+        are returned without a copy.
         """
         n = self.n
 
@@ -255,7 +260,9 @@ class TrackBuffer:
             return arr if arr.shape[0] == n else arr[:n].copy()
 
         position = rows(self.norm)
-        position *= np.array([width, height], dtype=float)
+        # In place and in float32: the rounding (1e-4 px at 2000 px) is far below
+        # the model's own pixel noise.
+        position *= np.array([width, height], dtype=LANDMARK_DTYPE)
         return PoseTrack(
             position=position,
             confidence=rows(self.vis),

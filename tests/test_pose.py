@@ -121,3 +121,29 @@ def test_track_buffers_grow_and_warmup_frames_are_tracked_not_kept(tmp_path: Pat
     np.testing.assert_array_equal(tail.frame, np.arange(30, 90))
     np.testing.assert_array_equal(tail.position, exact.position[30:])
     np.testing.assert_array_equal(tail.time_s, exact.time_s[30:])
+
+
+def test_track_buffer_keeps_landmarks_at_the_models_precision() -> None:
+    from types import SimpleNamespace
+
+    from formcheck.pose import N_KEYPOINTS, TrackBuffer, pose_dataset
+
+    rng = np.random.default_rng(3)
+    xy = rng.random((N_KEYPOINTS, 2)).astype(np.float32)  # MediaPipe's landmarks are float32
+    lms = [SimpleNamespace(x=float(x), y=float(y), visibility=0.9) for x, y in xy]
+    world = [SimpleNamespace(x=0.1, y=0.2, z=0.3)] * N_KEYPOINTS
+    result = SimpleNamespace(pose_landmarks=[lms], pose_world_landmarks=[world])
+    buf = TrackBuffer(4)
+    t0 = 1234.0 + 1.0 / 3.0  # an hour-long clip's times need float64
+    for i in range(3):
+        buf.add(i, t0 + i / 30.0, result)
+    track = buf.track(1920, 1080)
+    # Landmarks: half the bytes, times exact.
+    dtypes = {track.position.dtype, track.confidence.dtype, track.world_position.dtype}
+    assert dtypes == {np.dtype(np.float32)}
+    np.testing.assert_array_equal(track.time_s, t0 + np.arange(3) / 30.0)
+    expected = xy.astype(float) * [1920.0, 1080.0]
+    assert np.max(np.abs(track.position[0] - expected)) < 1e-3  # pixels, far below model noise
+    ds = pose_dataset(track, source="fake")
+    assert ds["position"].dtype == np.float64  # the analysis works in float64
+    np.testing.assert_allclose(ds["position"].values[0, :, :, 0].T, expected, atol=1e-3)

@@ -630,6 +630,7 @@ def run_pose(
         track = track_pose(
             frames, model, settings=options.pose, expected_frames=info.n_frames, on_frame=tick
         )
+    release_free_memory()  # the tracking landmarkers' and decoders' pages, before the next model
     attrs = {
         "rotation": info.rotation,
         "time_scale": scale,

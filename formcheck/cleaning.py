@@ -83,12 +83,16 @@ def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr
     Returns
     -------
     xarray.Dataset
-        A new dataset with cleaned ``position``; attributes record the
-        settings and how many leg-label swaps were repaired.
+        A new dataset with cleaned ``position`` and ``confidence`` (without
+        the raw ``world_position``); attributes record the settings and how
+        many leg-label swaps were repaired.
     """
     validate_dataset(ds)
     settings = settings or CleaningSettings()
-    out = mask_low_confidence(ds, settings.min_confidence)
+    # The model's 3D world landmarks are neither cleaned nor used downstream; the
+    # raw dataset keeps them, and a long clip's cleaned copy is spared their size.
+    image_tracks = ds.drop_vars("world_position", errors="ignore")
+    out = mask_low_confidence(image_tracks, settings.min_confidence)
     n_swaps = 0
     if settings.repair_swaps:
         out, n_swaps = repair_leg_swaps(out)
@@ -163,15 +167,15 @@ def reject_outliers(ds: xr.Dataset, tol_leg: float, half_window_s: float) -> tup
     flat = values.reshape(n, -1, 2)
     padded = np.pad(flat, ((half, half), (0, 0), (0, 0)), constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=0)
-    med = np.empty_like(flat)
+    dist = np.empty(flat.shape[:2])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         # In chunks: nanmedian copies its input, and a 20-minute clip's windows
-        # at once would take hundreds of megabytes.
+        # (or even its whole median track) at once would take hundreds of megabytes.
         for start in range(0, n, OUTLIER_CHUNK):
             stop = min(start + OUTLIER_CHUNK, n)
-            med[start:stop] = np.nanmedian(windows[start:stop], axis=-1)
-    dist = np.linalg.norm(flat - med, axis=-1)
+            med = np.nanmedian(windows[start:stop], axis=-1)
+            dist[start:stop] = np.linalg.norm(flat[start:stop] - med, axis=-1)
     with np.errstate(invalid="ignore"):
         bad = dist > tol_leg * leg_scale_px(ds)
     flat[bad] = np.nan
@@ -471,7 +475,7 @@ def apply_leg_repair(ds: xr.Dataset, rep: LegRepair) -> tuple[xr.Dataset, int]:
     n_fixed = int(np.sum(flip | drop_l | drop_r))
     if n_fixed == 0:
         return ds.copy(), 0
-    out = ds.copy(deep=True)
+    out = ds.copy()  # shallow: each repaired variable below gets a new array of its own
     kp = list(ds["keypoints"].values)
     names = [f"{side}_{stem}" for side in ("left", "right") for stem in SWAP_KEYPOINTS]
     dst = np.array([kp.index(n) for n in names])

@@ -134,6 +134,26 @@ def test_clean_tracks_keeps_a_clean_track() -> None:
     np.testing.assert_allclose(keypoint_xy(out, "left_ankle"), pos[:, IDX["left_ankle"]], atol=2.0)
 
 
+def test_cleaning_leaves_its_input_alone_and_drops_the_raw_world_landmarks() -> None:
+    pos, conf, t = _runner()
+    swapped = pos.copy()
+    for stem in ("knee", "ankle", "heel", "foot_index"):
+        li, ri = IDX[f"left_{stem}"], IDX[f"right_{stem}"]
+        swapped[40:44, [li, ri]] = pos[40:44, [ri, li]]
+    world = np.zeros((t.size, N, 3))
+    ds = from_arrays(
+        swapped, conf, t, source="synthetic", width=1000, height=800, world_position=world
+    )
+    before = ds.copy(deep=True)
+    out = clean_tracks(ds)
+    assert out.attrs["cleaning_swaps_repaired"] == 4
+    # The raw dataset is untouched: the report keeps it and saves it as tracks.nc.
+    assert ds.identical(before)
+    # The cleaned tracks hold the 2D image tracks only.
+    assert "world_position" not in out and "world_position" in ds
+    np.testing.assert_allclose(keypoint_xy(out, "left_ankle"), pos[:, IDX["left_ankle"]], atol=2.0)
+
+
 @pytest.mark.parametrize("fps", [30.0, 60.0])
 def test_swaps_and_collapses_on_an_analytic_runner(fps: float) -> None:
     """Whole-leg swaps (hip to toe) and a collapse are found on a realistic side-view runner."""

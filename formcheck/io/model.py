@@ -34,7 +34,9 @@ class PoseModel:
     sha256 : str
         Checksum of its bytes.
     data : bytes
-        The model bundle itself (MediaPipe takes it as ``model_asset_buffer``).
+        The model bundle itself, as verified. Landmarkers are made from
+        ``path`` (MediaPipe maps the file, so landmarkers in several threads
+        or processes share its pages) after this check of its bytes.
     """
 
     path: Path

@@ -170,6 +170,22 @@ def test_group_sessions_side_first(tmp_path):
 # ---------------------------------------------------------------- atomic folders
 
 
+def test_longest_sessions_start_first():
+    from formcheck.batch.engines import longest_first
+    from formcheck.batch.tasks import ClipTask, SessionTask
+
+    def task(name, *seconds):
+        clips = tuple(ClipTask(f"/{name}{i}.mp4", "side", name, duration_s=s)
+                      for i, s in enumerate(seconds))
+        return SessionTask(name, name, "2026-01-01", f"/out/{name}", clips)
+
+    tasks = [task("a", 10.0), task("b", 30.0), task("c", float("nan")), task("d", 12.0, 12.0),
+             task("e", 10.0)]
+    order = [t.key for t in longest_first(tasks)]
+    # Two clips of a session add up; an unreadable header counts 0; ties keep their order.
+    assert order == ["b", "d", "a", "e", "c"]
+
+
 def test_atomic_dir_replaces_only_on_success(tmp_path):
     dest = tmp_path / "s"
     with atomic_dir(dest) as tmp:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from formcheck.errors import InputLimitError, VideoError
-from formcheck.io.video import iter_frames, probe_video
+from formcheck.io.video import header_duration_s, iter_frames, probe_video
 from formcheck.io.writer import VideoWriter
 
 
@@ -86,6 +86,18 @@ def test_decoding_stops_at_the_duration_limit(tmp_path: Path) -> None:
             seen.append(frame.time_s)
     assert seen and max(seen) <= 1.0
     assert len(list(iter_frames(info, max_duration_s=5.0))) == 30
+
+
+def test_header_duration_reads_the_length_or_says_it_does_not_know(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    with VideoWriter(path, 64, 64, fps=10) as writer:
+        for i in range(25):  # 2.5 s
+            writer.write(_marked_frame(64, 64, i))
+    assert header_duration_s(path) == pytest.approx(2.5, abs=0.11)
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("this is not a video\n" * 50)
+    assert np.isnan(header_duration_s(bad))
+    assert np.isnan(header_duration_s(tmp_path / "missing.mp4"))
 
 
 def test_text_file_named_mp4_is_a_clear_error(tmp_path: Path) -> None:

@@ -259,6 +259,26 @@ def run_ray(tasks: Sequence[SessionTask], options: EngineOptions, on_result: Res
             ray.shutdown()
 
 
+def longest_first(tasks: Sequence[SessionTask]) -> list[SessionTask]:
+    """Order tasks so the longest sessions start first.
+
+    Workers take tasks in order. Started last, a long session would run
+    alone while the other workers sit idle; longest-first (the LPT rule)
+    keeps the tail of the batch short. Equal lengths keep their order.
+
+    Parameters
+    ----------
+    tasks : sequence of SessionTask
+        The tasks.
+
+    Returns
+    -------
+    list of SessionTask
+        The same tasks, by seconds of video, longest first.
+    """
+    return sorted(tasks, key=lambda t: t.video_seconds, reverse=True)
+
+
 def run_tasks(tasks: Sequence[SessionTask], options: EngineOptions, on_result: ResultFn) -> None:
     """Run tasks on the chosen engine.
 
@@ -273,6 +293,7 @@ def run_tasks(tasks: Sequence[SessionTask], options: EngineOptions, on_result: R
     """
     if not tasks:
         return
+    tasks = longest_first(tasks)
     if options.engine == "ray":
         run_ray(tasks, options, on_result)
     else:
@@ -285,6 +306,7 @@ __all__ = [
     "EngineOptions",
     "check_reachable",
     "default_workers",
+    "longest_first",
     "run_local",
     "run_ray",
     "run_tasks",

@@ -46,6 +46,7 @@ from formcheck.io.batch_files import (
 from formcheck.io.outputs import REPORT_FILE
 from formcheck.io.paths import safe_child
 from formcheck.io.tracks import write_text_atomic
+from formcheck.io.video import header_duration_s
 from formcheck.metrics import UNITS
 from formcheck.store.access import (
     FailureRecord,
@@ -195,6 +196,7 @@ def _clip_task(clip: ClipInput) -> ClipTask:
         treadmill_speed_kmh=clip.treadmill_speed_kmh,
         capture_fps=clip.capture_fps,
         source=clip.source,
+        duration_s=header_duration_s(clip.path),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ class ClipTask:
         Analysis inputs.
     source : str
         Where the clip came from, for messages.
+    duration_s : float
+        Length from the file's header (NaN when unknown), for scheduling.
     """
 
     path: str
@@ -49,6 +52,7 @@ class ClipTask:
     treadmill_speed_kmh: float | None = None
     capture_fps: float | None = None
     source: str = ""
+    duration_s: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,11 @@ class SessionTask:
     folder: str
     clips: tuple[ClipTask, ...]
     model_path: str | None = None
+
+    @property
+    def video_seconds(self) -> float:
+        """Seconds of video to analyse (clips of unknown length count 0)."""
+        return sum(c.duration_s for c in self.clips if math.isfinite(c.duration_s))
 
 
 @dataclass(frozen=True)

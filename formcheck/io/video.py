@@ -336,13 +336,7 @@ def _probe_open(container: Any, p: Path, size: int, limits: VideoLimits) -> Vide
     cw, ch = int(first.width), int(first.height)
     width, height = (ch, cw) if rotation in (90, 270) else (cw, ch)
     fps = _nominal_fps(stream)
-    duration = float("nan")
-    if stream.duration is not None and stream.time_base is not None:
-        duration = float(stream.duration * stream.time_base)
-    elif container.duration is not None:
-        duration = container.duration / 1_000_000.0
-    if not (math.isfinite(duration) and duration >= 0):
-        duration = float("nan")
+    duration = _header_duration(container, stream)
     n_frames = int(stream.frames or 0)
     if n_frames <= 0 and math.isfinite(duration) and math.isfinite(fps):
         n_frames = int(round(duration * fps))
@@ -451,6 +445,42 @@ def frame_timeline(info: VideoInfo) -> FrameTimeline | None:
     if arr.size == 0 or np.any(np.diff(arr) <= 0):
         return None
     return FrameTimeline(pts=arr, time_base=Fraction(time_base))
+
+
+def _header_duration(container: Any, stream: Any) -> float:
+    """Length in seconds from the container's header (NaN when it does not say)."""
+    duration = float("nan")
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration = container.duration / 1_000_000.0
+    return duration if math.isfinite(duration) and duration >= 0 else float("nan")
+
+
+def header_duration_s(path: str | Path) -> float:
+    """A clip's length as its header states it, without decoding a frame.
+
+    Cheap enough to call on every clip of a batch before any is analysed
+    (the batch runner schedules the longest sessions first with it).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The clip.
+
+    Returns
+    -------
+    float
+        Seconds; NaN when the file cannot be opened or its header gives no
+        length (the analysis reports the real problem later).
+    """
+    try:
+        with _open(Path(path)) as container:
+            if not container.streams.video:
+                return float("nan")
+            return _header_duration(container, container.streams.video[0])
+    except (VideoError, OSError):
+        return float("nan")
 
 
 def _nominal_fps(stream: Any) -> float:

@@ -22,6 +22,40 @@ def _colour(a: str, b: str) -> tuple[int, int, int]:
     return MID_COLOUR
 
 
+class PointLookup:
+    """Keypoint pixels of any frame of a pose dataset, by name.
+
+    The positions are taken out of the dataset once, so drawing every frame
+    of a clip costs a dictionary lookup per frame rather than a search of
+    the ``frame`` coordinate and an xarray selection.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+    """
+
+    def __init__(self, ds: xr.Dataset) -> None:
+        pos = ds["position"]
+        if "individuals" in pos.dims:
+            pos = pos.isel(individuals=0)
+        self._xy = np.asarray(pos.transpose("time", "keypoints", "space").values)
+        frames = np.asarray(ds["frame"].values).astype(int)
+        # The first row of a repeated frame index wins, as a search would find it.
+        self._row = {int(f): i for i, f in reversed(list(enumerate(frames)))}
+        self._names = [str(k) for k in ds["keypoints"].values]
+
+    def __call__(self, frame_index: int) -> dict[str, tuple[float, float]]:
+        """``{keypoint name: (x, y)}`` of one frame, missing points left out."""
+        row = self._row.get(int(frame_index))
+        if row is None:
+            return {}
+        xy = self._xy[row]
+        ok = np.isfinite(xy).all(axis=1)
+        names = self._names
+        return {n: (float(x), float(y)) for n, (x, y), k in zip(names, xy, ok, strict=True) if k}
+
+
 def frame_points(ds: xr.Dataset, frame_index: int) -> dict[str, tuple[float, float]]:
     """Keypoint pixels of one frame, by name, skipping missing ones.
 
@@ -35,15 +69,10 @@ def frame_points(ds: xr.Dataset, frame_index: int) -> dict[str, tuple[float, flo
     Returns
     -------
     dict
-        ``{keypoint name: (x, y)}``.
+        ``{keypoint name: (x, y)}``; empty when the frame is not in ``ds``.
+        For many frames of one dataset, build a :class:`PointLookup` once.
     """
-    sel = ds["position"].isel(individuals=0) if "individuals" in ds["position"].dims else ds["position"]
-    hits = np.flatnonzero(ds["frame"].values == frame_index)
-    if hits.size == 0:
-        return {}
-    xy = sel.isel(time=int(hits[0])).transpose("keypoints", "space").values
-    names = [str(k) for k in ds["keypoints"].values]
-    return {n: (float(x), float(y)) for n, (x, y) in zip(names, xy, strict=True) if np.isfinite(x) and np.isfinite(y)}
+    return PointLookup(ds)(frame_index)
 
 
 def draw_skeleton(
@@ -79,4 +108,4 @@ def draw_skeleton(
     return out
 
 
-__all__ = ["INDIVIDUAL", "draw_skeleton", "frame_points"]
+__all__ = ["INDIVIDUAL", "PointLookup", "draw_skeleton", "frame_points"]

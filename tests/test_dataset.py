@@ -49,3 +49,20 @@ def test_mirror_name() -> None:
     assert mirror_name("left_heel") == "right_heel"
     assert mirror_name("right_foot_index") == "left_foot_index"
     assert mirror_name("nose") == "nose"
+
+
+def test_point_lookup_reads_each_frame_by_its_decode_index() -> None:
+    from formcheck.overlay import PointLookup, frame_points
+
+    n, k = 4, len(KEYPOINT_NAMES)
+    pos = np.arange(n * k * 2, dtype=float).reshape(n, k, 2)
+    pos[1, 3] = np.nan  # a missing point is left out
+    ds = from_arrays(pos, np.ones((n, k)), np.arange(n) / 30.0, source="t", width=9, height=9,
+                     frame=np.array([5, 6, 8, 9]))
+    lookup = PointLookup(ds)
+    second = lookup(6)
+    assert len(second) == k - 1 and KEYPOINT_NAMES[3] not in second
+    assert second[KEYPOINT_NAMES[0]] == (float(pos[1, 0, 0]), float(pos[1, 0, 1]))
+    assert lookup(9)[KEYPOINT_NAMES[-1]] == (float(pos[3, -1, 0]), float(pos[3, -1, 1]))
+    assert lookup(7) == {} and frame_points(ds, 7) == {}  # a frame not in the tracks
+    assert frame_points(ds, 8) == lookup(8)

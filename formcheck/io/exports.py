@@ -27,7 +27,7 @@ from formcheck.findings import Finding
 from formcheck.io.tracks import atomic_path, write_text_atomic
 from formcheck.io.video import Frame, iter_frames, probe_video
 from formcheck.io.writer import VideoWriter
-from formcheck.overlay import frame_points
+from formcheck.overlay import PointLookup
 from formcheck.pipeline import Analysis
 
 IMAGES_DIR = "images"
@@ -282,6 +282,7 @@ def render_video_and_frames(
     (out / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
     src = Path(video_path) if video_path is not None and Path(video_path).is_file() else None
     tracks = metric_tracks(analysis)
+    points_of = PointLookup(tracks)
     frames_coord = np.asarray(tracks["frame"].values, dtype=int)
     tl = _timeline(analysis, frames_coord)
     wanted: dict[int, list[tuple[Finding, Any]]] = {}
@@ -294,7 +295,7 @@ def render_video_and_frames(
     try:
         last_t = -math.inf
         for frame in _frames(analysis, src):
-            points = frame_points(tracks, frame.index)
+            points = points_of(frame.index)
             for finding, fr in wanted.get(frame.index, []):
                 img = annotate_flagged(frame.image, points, fr, title=finding.title)
                 data = encode_png(img)

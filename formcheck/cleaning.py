@@ -165,16 +165,19 @@ def reject_outliers(ds: xr.Dataset, tol_leg: float, half_window_s: float) -> tup
     pos = ds["position"].transpose("time", ...)
     values = np.array(pos.values, dtype=float)
     flat = values.reshape(n, -1, 2)
-    padded = np.pad(flat, ((half, half), (0, 0), (0, 0)), constant_values=np.nan)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=0)
     dist = np.empty(flat.shape[:2])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        # In chunks: nanmedian copies its input, and a 20-minute clip's windows
-        # (or even its whole median track) at once would take hundreds of megabytes.
+        # In chunks, each padded with NaN only where it meets the clip's ends:
+        # nanmedian copies its input, and a 20-minute clip's windows (or even a
+        # padded copy of the whole track) at once would take a lot of memory.
         for start in range(0, n, OUTLIER_CHUNK):
             stop = min(start + OUTLIER_CHUNK, n)
-            med = np.nanmedian(windows[start:stop], axis=-1)
+            lo, hi = max(0, start - half), min(n, stop + half)
+            edges = ((half - (start - lo), half - (hi - stop)), (0, 0), (0, 0))
+            part = np.pad(flat[lo:hi], edges, constant_values=np.nan)
+            windows = np.lib.stride_tricks.sliding_window_view(part, 2 * half + 1, axis=0)
+            med = np.nanmedian(windows, axis=-1)
             dist[start:stop] = np.linalg.norm(flat[start:stop] - med, axis=-1)
     with np.errstate(invalid="ignore"):
         bad = dist > tol_leg * leg_scale_px(ds)

@@ -126,7 +126,8 @@ def from_arrays(
         ),
     }
     if world_position is not None:
-        world_position = np.asarray(world_position, dtype=float)
+        # Kept in float32, MediaPipe's precision: the analysis never reads them.
+        world_position = np.asarray(world_position, dtype=np.float32)
         if world_position.shape != (n_frames, n_kp, 3):
             raise InvalidDatasetError(
                 f"world_position must have shape (frames, {n_kp}, 3); "

@@ -11,6 +11,7 @@ from formcheck.cleaning import (
     fill_gaps,
     lowpass,
     mask_low_confidence,
+    reject_outliers,
     repair_leg_swaps,
 )
 from formcheck.dataset import from_arrays, keypoint_xy
@@ -132,6 +133,23 @@ def test_clean_tracks_keeps_a_clean_track() -> None:
     out = clean_tracks(_ds(pos, conf, t))
     assert out.attrs["cleaning_swaps_repaired"] == 0
     np.testing.assert_allclose(keypoint_xy(out, "left_ankle"), pos[:, IDX["left_ankle"]], atol=2.0)
+
+
+def test_outlier_rule_does_not_depend_on_the_chunking(monkeypatch) -> None:
+    import formcheck.cleaning as cleaning
+
+    pos, conf, t = _runner(fps=60.0, seconds=3.0)
+    rng = np.random.default_rng(5)
+    glitches = rng.choice(t.size, 12, replace=False)  # including near the clip's ends
+    glitches[:2] = [0, t.size - 1]
+    pos[glitches, IDX["left_heel"]] += 200.0  # 0.3-0.5 leg lengths away
+    ds = _ds(pos, conf, t)
+    whole, n_whole = reject_outliers(ds, 0.25, 0.1)
+    monkeypatch.setattr(cleaning, "OUTLIER_CHUNK", 7)  # chunk edges everywhere
+    chunked, n_chunked = reject_outliers(ds, 0.25, 0.1)
+    np.testing.assert_array_equal(whole["position"].values, chunked["position"].values)
+    assert n_whole == n_chunked >= 12
+    assert np.all(np.isnan(keypoint_xy(chunked, "left_heel")[glitches]))
 
 
 def test_cleaning_leaves_its_input_alone_and_drops_the_raw_world_landmarks() -> None:

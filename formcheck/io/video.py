@@ -680,70 +680,21 @@ def _set_decoder_threads(stream: Any) -> None:
 def _upright_rgb(frame: Any, coded_w: int, coded_h: int, k: int) -> np.ndarray:
     """RGB pixels of a decoded frame, scaled to the coded size and turned upright.
 
-    A mild downscale (1080p to 720p) is done by OpenCV: for ordinary 4:2:0
-    video the three planes are resized before the colour conversion
-    (:func:`_i420_to_rgb`), otherwise the frame is converted at full size
-    first. Both are faster here than libswscale scaling and converting in
-    one go. Large downscales (4K) let libswscale do both, which avoids
-    converting a huge frame first.
+    A mild downscale (1080p to 720p) is converted at full size and resized by
+    OpenCV: on these machines that is 1.7x faster than libswscale scaling and
+    converting in one go. Large downscales (4K) let libswscale do both, which
+    avoids converting a huge frame to RGB first.
     """
     if coded_w != frame.width and frame.width < 2 * coded_w:
         import cv2
 
-        if _plain_i420(frame, coded_w, coded_h):
-            img = _i420_to_rgb(frame.to_ndarray(), frame.width, frame.height, coded_w, coded_h)
-        else:
-            full = frame.to_ndarray(format="rgb24")
-            img = cv2.resize(full, (coded_w, coded_h), interpolation=cv2.INTER_LINEAR)
+        full = frame.to_ndarray(format="rgb24")
+        img = cv2.resize(full, (coded_w, coded_h), interpolation=cv2.INTER_LINEAR)
     else:
         img = frame.to_ndarray(format="rgb24", width=coded_w, height=coded_h)
     if k:
         img = np.ascontiguousarray(np.rot90(img, k))
     return img
-
-
-def _plain_i420(frame: Any, out_w: int, out_h: int) -> bool:
-    """True for limited-range 8-bit 4:2:0 frames with even sizes in and out."""
-    even = not (frame.width % 2 or frame.height % 2 or out_w % 2 or out_h % 2)
-    # 0 = unspecified, 1 = limited (MPEG) range: what libswscale assumes by default too.
-    return even and frame.format.name == "yuv420p" and int(getattr(frame, "color_range", 0)) < 2
-
-
-def _i420_to_rgb(yuv: np.ndarray, width: int, height: int, out_w: int, out_h: int) -> np.ndarray:
-    """Resize the Y, U and V planes of an I420 image, then convert it to RGB.
-
-    Resizing 1.5 bytes per pixel instead of 3, and converting the smaller
-    image, costs about 60 % of converting at full size and resizing the RGB.
-    The conversion is BT.601 limited range, as libswscale's default.
-
-    Parameters
-    ----------
-    yuv : numpy.ndarray
-        ``(height * 3 / 2, width)`` uint8: the Y plane, then U, then V.
-    width, height : int
-        Size of the image (even).
-    out_w, out_h : int
-        Wanted size (even).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(out_h, out_w, 3)`` uint8 RGB.
-    """
-    import cv2
-
-    q, out_q = width * height // 4, out_w * out_h // 4
-    planes = yuv.reshape(-1)
-    out = np.empty(out_w * out_h * 3 // 2, np.uint8)
-    y_out = out[: out_w * out_h].reshape(out_h, out_w)
-    cv2.resize(planes[: width * height].reshape(height, width), (out_w, out_h), dst=y_out,
-               interpolation=cv2.INTER_LINEAR)
-    for i in range(2):  # U, then V: quarter-size planes
-        src = planes[width * height + i * q : width * height + (i + 1) * q]
-        dst = out[out_w * out_h + i * out_q : out_w * out_h + (i + 1) * out_q]
-        cv2.resize(src.reshape(height // 2, width // 2), (out_w // 2, out_h // 2),
-                   dst=dst.reshape(out_h // 2, out_w // 2), interpolation=cv2.INTER_LINEAR)
-    return cv2.cvtColor(out.reshape(out_h * 3 // 2, out_w), cv2.COLOR_YUV2RGB_I420)
 
 
 def _decode_span(

@@ -63,6 +63,35 @@ def test_large_frames_are_downscaled_before_pose(tmp_path: Path) -> None:
     assert [f.index for f in frames] == [0, 1, 2]
 
 
+def _bands(w: int, h: int) -> np.ndarray:
+    """Eight horizontal colour bands over a grey ramp."""
+    img = np.repeat(np.linspace(30, 220, w).astype(np.uint8)[None, :, None], h, 0).repeat(3, 2)
+    colours = [(230, 30, 30), (30, 200, 40), (40, 60, 220), (240, 240, 240),
+               (15, 15, 15), (200, 180, 40), (120, 40, 160), (128, 128, 128)]
+    for i, c in enumerate(colours):
+        img[i * h // 16 : (i + 1) * h // 16] = c
+    return img
+
+
+def test_mild_downscale_keeps_colours(tmp_path: Path) -> None:
+    """1080p reaches pose at 720p with the colours it was filmed in."""
+    import cv2
+
+    img = _bands(1920, 1080)
+    path = tmp_path / "hd.mp4"
+    with VideoWriter(path, 1920, 1080, fps=30, crf=12) as writer:
+        for _ in range(2):
+            writer.write(img)
+    want = cv2.resize(img, (1280, 720), interpolation=cv2.INTER_AREA).astype(int)
+    frame = next(iter(iter_frames(probe_video(path), max_long_side=1280))).image
+    assert frame.shape == (720, 1280, 3)
+    inner = np.s_[8:-8, 8:-8]  # away from the frame edges
+    assert np.abs(frame.astype(int) - want)[inner].mean() < 3.0
+    for i in range(8):  # the middle of each band: its colour within a few levels
+        y = (2 * i + 1) * 720 // 32
+        assert np.abs(frame[y, 200:1000].astype(int) - want[y, 200:1000]).max() <= 8
+
+
 def test_capture_fps_rescales_time(tmp_path: Path) -> None:
     path = tmp_path / "slowmo.mp4"
     with VideoWriter(path, 64, 64, fps=30) as writer:

@@ -32,16 +32,13 @@ class PoseModel:
     path : pathlib.Path
         Where the model was read from.
     sha256 : str
-        Checksum of its bytes.
-    data : bytes
-        The model bundle itself, as verified. Landmarkers are made from
-        ``path`` (MediaPipe maps the file, so landmarkers in several threads
-        or processes share its pages) after this check of its bytes.
+        Checksum of its bytes, verified when it was loaded. Landmarkers are
+        made from ``path`` (MediaPipe maps the file, so landmarkers in several
+        threads or processes share its pages; no copy of the bytes is kept).
     """
 
     path: Path
     sha256: str
-    data: bytes
 
     @property
     def name(self) -> str:
@@ -101,7 +98,7 @@ def load_model(path: str | Path | None = None) -> PoseModel:
     Returns
     -------
     PoseModel
-        The verified model bytes.
+        The verified model.
 
     Raises
     ------
@@ -126,7 +123,7 @@ def load_model(path: str | Path | None = None) -> PoseModel:
             "repository or pass --model PATH to a good copy."
         )
     _check_bundle(model_path)
-    return PoseModel(path=model_path, sha256=digest, data=data)
+    return PoseModel(path=model_path, sha256=digest)
 
 
 def _check_bundle(path: Path) -> None:

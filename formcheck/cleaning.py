@@ -26,6 +26,7 @@ from scipy import signal
 
 from formcheck.dataset import leg_length_px, validate_dataset, variable_frame_rate
 from formcheck.landmarks import KEYPOINT_NAMES, LEG_JOINTS, mirror_name
+from formcheck.settings import CleaningSettings
 
 SWAP_KEYPOINTS: tuple[str, ...] = LEG_JOINTS
 """Leg points whose left/right labels are repaired together (hip to toe)."""
@@ -35,39 +36,6 @@ OUTLIER_CHUNK = 1024
 """Frames whose running medians :func:`reject_outliers` computes at once (bounds memory)."""
 COLLAPSE_LEG = 0.1
 """Mean knee-to-toe gap (leg lengths) below which both labels sit on one leg."""
-
-
-@dataclass(frozen=True)
-class CleaningSettings:
-    """Parameters of the cleaning stage.
-
-    Attributes
-    ----------
-    min_confidence : float
-        Points with lower visibility become missing. MediaPipe gives the far
-        leg of a side view 0.5-0.8, so the threshold stays low.
-    max_gap_s : float
-        Longest gap (seconds) filled by interpolation; longer gaps stay NaN.
-    cutoff_hz : float
-        Low-pass cut-off frequency.
-    filter_order : int
-        Butterworth order (applied forwards and backwards: zero lag).
-    repair_swaps : bool
-        Whether to repair leg label swaps and collapses (:func:`repair_leg_swaps`).
-    outlier_leg : float
-        A point farther than this fraction of the leg length from the median
-        of its neighbours is an outlier (:func:`reject_outliers`).
-    outlier_window_s : float
-        Half-width of that median window in seconds (at least 2 frames).
-    """
-
-    min_confidence: float = 0.3
-    max_gap_s: float = 0.15
-    cutoff_hz: float = 8.0
-    filter_order: int = 4
-    repair_swaps: bool = True
-    outlier_leg: float = 0.1
-    outlier_window_s: float = 0.04
 
 
 def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr.Dataset:

@@ -201,10 +201,8 @@ def analyze(
     ] = None,
 ) -> None:
     """Analyse a clip (or a side and a rear clip of one run) and write the report to --out."""
-    from formcheck.io.outputs import write_session
     from formcheck.pipeline import AnalysisOptions
     from formcheck.pipeline import analyze as run_analysis
-    from formcheck.session import make_session, session_labels
 
     views = _views_for(view, len(videos))
     limits = _limits(max_size_mb, max_duration, max_resolution)
@@ -221,6 +219,10 @@ def analyze(
         )
         with _progress(quiet, f"pose {clip.name}") as update:
             analyses.append(run_analysis(clip, options, on_progress=update))
+    # Imported after pose: the report's libraries need not sit beside the landmarkers.
+    from formcheck.io.outputs import write_session
+    from formcheck.session import make_session, session_labels
+
     session = make_session(analyses)
     paths = dict(zip(session_labels(analyses), videos, strict=True))
     report = write_session(session, out, video_paths=paths)

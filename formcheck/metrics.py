@@ -29,6 +29,7 @@ from formcheck.events import (
     prepare_legs,
 )
 from formcheck.landmarks import Side, other_side
+from formcheck.settings import CADENCE_RANGE_SPM
 from formcheck.view import ViewInfo, estimate_facing
 
 Status = Literal["ok", "low_confidence", "not_applicable"]
@@ -58,8 +59,6 @@ CONTACT_METRICS: tuple[str, ...] = (
 """Metrics read at the instant of initial contact."""
 CADENCE_CROSSCHECK = 0.1
 """Periodicity-based cadences further than this fraction from the contacts' are ignored."""
-CADENCE_RANGE_SPM = (120.0, 230.0)
-"""Plausible running cadence; outside it the clip timing is suspect."""
 HIGH_FPS = 120.0
 """Frame rate below which contact times are approximate."""
 LEG_FRACTION_OF_HEIGHT = 0.491

@@ -147,3 +147,34 @@ def test_track_buffer_keeps_landmarks_at_the_models_precision() -> None:
     ds = pose_dataset(track, source="fake")
     assert ds["position"].dtype == np.float64  # the analysis works in float64
     np.testing.assert_allclose(ds["position"].values[0, :, :, 0].T, expected, atol=1e-3)
+
+
+_POSE_PHASE_PROBE = """
+import json, sys
+import formcheck.cli
+from formcheck.pipeline import AnalysisOptions, run_pose
+HEAVY = ("pandas", "scipy", "xarray")  # (mediapipe itself imports matplotlib)
+loaded = set()
+def tick(done, total):
+    loaded.update(m for m in HEAVY if m in sys.modules)
+run_pose(sys.argv[1], AnalysisOptions(workers=1), on_progress=tick)
+print(json.dumps({"during": sorted(loaded), "after": [m for m in HEAVY if m in sys.modules]}))
+"""
+
+
+def test_pose_phase_runs_without_the_numerical_stack(sample_dir: Path) -> None:
+    """Tracking runs before pandas, scipy and xarray load (they add ~140 MB to its peak)."""
+    import subprocess
+    import sys
+
+    clip = sample_dir / "side_normal.mp4"
+    out = subprocess.run(
+        [sys.executable, "-c", _POSE_PHASE_PROBE, str(clip)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    seen = json.loads(out.strip().splitlines()[-1])
+    assert seen["during"] == []
+    assert "xarray" in seen["after"]  # the raw tracks become a dataset once pose is done

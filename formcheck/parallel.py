@@ -58,7 +58,13 @@ from formcheck.io.video import (
     frame_timeline,
     iter_frames,
 )
-from formcheck.pose import PoseSettings, PoseTrack, TrackBuffer, track_pose
+from formcheck.pose import (
+    PoseSettings,
+    PoseTrack,
+    TrackBuffer,
+    share_one_malloc_arena,
+    track_pose,
+)
 
 AUTO_MIN_DURATION_S = 20.0
 """Clips shorter than this use one process unless more are asked for."""
@@ -380,6 +386,7 @@ def worker_main() -> None:
         if done % PROGRESS_EVERY == 0:
             send_message(out, "progress", done)
 
+    share_one_malloc_arena()
     try:
         job = decode_job(sys.stdin.buffer.read())
         send_message(out, "done", track=pose_segment(job, on_frame=report))

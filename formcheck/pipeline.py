@@ -39,6 +39,7 @@ from formcheck.pose import (
     count_people,
     pose_dataset,
     release_free_memory,
+    share_one_malloc_arena,
     track_pose,
 )
 from formcheck.settings import CADENCE_RANGE_SPM, CleaningSettings
@@ -611,6 +612,7 @@ def run_pose(
         ``(video info, raw pose dataset, time scale)``.
     """
     options = options or AnalysisOptions()
+    share_one_malloc_arena()  # before the decode and inference threads start
     info = probe_video(video, options.limits)
     model = model or load_model(options.model_path)
     scale = time_scale_for(info, options.capture_fps)

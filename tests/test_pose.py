@@ -65,7 +65,12 @@ def test_landmark_accuracy_on_synthetic_clips(tmp_path: Path, model) -> None:
     for params in (
         SynthParams(view="side", facing="right", width=1280, height=720, duration_s=3.0),
         SynthParams(
-            view="side", facing="left", width=720, height=1280, duration_s=3.0, style="b",
+            view="side",
+            facing="left",
+            width=720,
+            height=1280,
+            duration_s=3.0,
+            style="b",
             rotate_metadata=True,
         ),
     ):
@@ -178,3 +183,54 @@ def test_pose_phase_runs_without_the_numerical_stack(sample_dir: Path) -> None:
     seen = json.loads(out.strip().splitlines()[-1])
     assert seen["during"] == []
     assert "xarray" in seen["after"]  # the raw tracks become a dataset once pose is done
+
+
+_ARENA_PROBE = """
+import ctypes, ctypes.util, sys, tempfile, threading
+from formcheck.pose import share_one_malloc_arena
+if sys.argv[1] == "share":
+    share_one_malloc_arena()
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.fopen.restype = ctypes.c_void_p
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+together = threading.Barrier(4)
+def work():
+    blocks = [libc.malloc(1000) for _ in range(50)]
+    together.wait()  # all four threads hold memory at once
+    for b in blocks:
+        libc.free(b)
+threads = [threading.Thread(target=work) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+with tempfile.NamedTemporaryFile(suffix=".xml") as f:
+    fp = libc.fopen(f.name.encode(), b"w")
+    libc.malloc_info(0, fp)
+    libc.fclose(fp)
+    print(open(f.name).read().count("<heap nr="))
+"""
+
+
+def test_threads_share_one_malloc_arena_after_pose_setup() -> None:
+    """Without the setting each allocating thread gets an arena; with it, all share one."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+
+    def arenas(mode: str) -> int:
+        out = subprocess.run(
+            [sys.executable, "-c", _ARENA_PROBE, mode],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+            env=env,
+        ).stdout
+        return int(out.strip().splitlines()[-1])
+
+    assert arenas("default") > 1
+    assert arenas("share") == 1

@@ -59,7 +59,8 @@ def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr
     settings = settings or CleaningSettings()
     # The model's 3D world landmarks are neither cleaned nor used downstream; the
     # raw dataset keeps them, and a long clip's cleaned copy is spared their size.
-    image_tracks = ds.drop_vars("world_position", errors="ignore")
+    # Raw tracks may be float32 (the model's precision); cleaning computes in float64.
+    image_tracks = ds.drop_vars("world_position", errors="ignore").astype(float, copy=False)
     out = mask_low_confidence(image_tracks, settings.min_confidence)
     n_swaps = 0
     if settings.repair_swaps:
@@ -177,6 +178,7 @@ def leg_scale_px(ds: xr.Dataset) -> float:
     """
     value = leg_length_px(ds)
     return value if np.isfinite(value) and value > 0 else 100.0
+
 
 def _forward_fill(a: np.ndarray) -> np.ndarray:
     """Carry the last finite value forward along axis 0 (per element)."""

@@ -49,6 +49,12 @@ class InvalidDatasetError(FormcheckError):
     """The pose dataset does not follow formcheck's schema."""
 
 
+def _float_array(values: np.ndarray) -> np.ndarray:
+    """``values`` as float32 when they already are, else as float64."""
+    values = np.asarray(values)
+    return values if values.dtype == np.float32 else values.astype(float, copy=False)
+
+
 def from_arrays(
     position: np.ndarray,
     confidence: np.ndarray,
@@ -68,9 +74,13 @@ def from_arrays(
     Parameters
     ----------
     position : numpy.ndarray
-        Pixel coordinates, shape ``(n_frames, n_keypoints, 2)``.
+        Pixel coordinates, shape ``(n_frames, n_keypoints, 2)``. float32
+        input (a pose model's own precision) is kept in float32, which halves
+        a long clip's raw tracks; anything else is stored as float64. The
+        cleaning stage computes in float64 either way.
     confidence : numpy.ndarray
-        Visibility per point, shape ``(n_frames, n_keypoints)``.
+        Visibility per point, shape ``(n_frames, n_keypoints)``; float32
+        kept as for ``position``.
     time_s : numpy.ndarray
         Strictly increasing frame times in seconds, shape ``(n_frames,)``.
     source : str
@@ -98,8 +108,7 @@ def from_arrays(
     InvalidDatasetError
         If shapes disagree or times are not strictly increasing.
     """
-    position = np.asarray(position, dtype=float)
-    confidence = np.asarray(confidence, dtype=float)
+    position, confidence = (_float_array(a) for a in (position, confidence))
     time_s = np.asarray(time_s, dtype=float)
     n_frames = time_s.shape[0] if time_s.ndim == 1 else -1
     n_kp = len(keypoints)
@@ -130,8 +139,7 @@ def from_arrays(
         world_position = np.asarray(world_position, dtype=np.float32)
         if world_position.shape != (n_frames, n_kp, 3):
             raise InvalidDatasetError(
-                f"world_position must have shape (frames, {n_kp}, 3); "
-                f"got {world_position.shape}"
+                f"world_position must have shape (frames, {n_kp}, 3); got {world_position.shape}"
             )
         data_vars["world_position"] = (
             ("time", "space_world", "keypoints", "individuals"),

@@ -172,6 +172,22 @@ def test_cleaning_leaves_its_input_alone_and_drops_the_raw_world_landmarks() -> 
     np.testing.assert_allclose(keypoint_xy(out, "left_ankle"), pos[:, IDX["left_ankle"]], atol=2.0)
 
 
+def test_cleaning_computes_in_float64_whatever_the_raw_precision() -> None:
+    """float32 raw tracks (as pose gives them) clean to exactly the float64 result."""
+    pos, conf, t = _runner()
+    rng = np.random.default_rng(5)
+    pos32 = (pos + rng.normal(0.0, 1.5, pos.shape)).astype(np.float32)
+    conf32 = conf.astype(np.float32)
+    raw32 = from_arrays(pos32, conf32, t, source="synthetic", width=1000, height=800)
+    raw64 = from_arrays(
+        pos32.astype(float), conf32.astype(float), t, source="synthetic", width=1000, height=800
+    )
+    assert raw32["position"].dtype == np.float32 and raw64["position"].dtype == np.float64
+    out32, out64 = clean_tracks(raw32), clean_tracks(raw64)
+    assert out32["position"].dtype == np.float64
+    assert out32.identical(out64)
+
+
 @pytest.mark.parametrize("fps", [30.0, 60.0])
 def test_swaps_and_collapses_on_an_analytic_runner(fps: float) -> None:
     """Whole-leg swaps (hip to toe) and a collapse are found on a realistic side-view runner."""

@@ -251,9 +251,26 @@ def test_fppa_peak_ignores_a_glitch_to_the_other_side() -> None:
     assert m.left == pytest.approx(clean.left, abs=0.5)
 
 
-def test_cached_track_reads_match_interp_track() -> None:
-    """The metric stage's spline cache gives the same positions as fitting each read anew,
-    gaps and clip ends included (NaN where no run covers the time)."""
+def _reference_spline(t: np.ndarray, y: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """scipy's not-a-knot CubicSpline on each gap-free run (2-3 samples: linear), NaN elsewhere."""
+    from scipy.interpolate import CubicSpline
+
+    out = np.full(times.size, np.nan)
+    ok = np.isfinite(y)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.astype(int), [0]))))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        ts, ys = t[start:stop], y[start:stop]
+        inside = (times >= ts[0]) & (times <= ts[-1])
+        if ts.size >= 4:
+            out[inside] = CubicSpline(ts, ys)(times[inside])
+        elif ts.size >= 2:
+            out[inside] = np.interp(times[inside], ts, ys)
+    return out
+
+
+def test_cached_track_reads_match_scipy_splines_run_by_run() -> None:
+    """The metric stage's compact splines give scipy's CubicSpline values on every
+    gap-free run, at clip ends and knots too, and NaN where no run covers the time."""
     from formcheck.dataset import keypoint_xy
     from formcheck.metrics import _Tracks, interp_track
 
@@ -263,9 +280,14 @@ def test_cached_track_reads_match_interp_track() -> None:
     ds["position"][40:47, :, k, 0] = np.nan  # a gap
     ds["position"][100:102, :, k, 0] = np.nan  # a short one: a 2-sample run between
     ds["position"][103:105, :, k, 0] = np.nan
+    ds["position"][150, :, k, 0] = np.nan  # an isolated sample at 151: no run
+    ds["position"][152, :, k, 0] = np.nan
     t = ds["time"].values
-    times = np.linspace(t[0] - 0.1, t[-1] + 0.1, 997)
-    want = interp_track(t, keypoint_xy(ds, "left_heel"), times)
+    times = np.concatenate([np.linspace(t[0] - 0.1, t[-1] + 0.1, 997), t])  # and every knot
+    xy = keypoint_xy(ds, "left_heel")
+    want = np.column_stack([_reference_spline(t, xy[:, j], times) for j in range(2)])
     got = _Tracks(ds).at("left_heel", times)
     np.testing.assert_allclose(got, want, equal_nan=True, rtol=0, atol=1e-9)
-    assert np.isnan(got[times < t[0]]).all() and np.isfinite(got).sum() > 900
+    np.testing.assert_allclose(interp_track(t, xy, times), want, equal_nan=True, rtol=0, atol=1e-9)
+    assert np.isnan(got[times < t[0]]).all() and np.isfinite(got).sum() > 1800
+    assert np.isnan(got[times == t[151]]).all()

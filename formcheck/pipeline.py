@@ -10,7 +10,7 @@ pose load neither xarray, pandas nor scipy: the analysis stages
 :mod:`~formcheck.metrics`, :mod:`~formcheck.view`) are imported by the
 functions that run them, once the landmarkers are closed. Those libraries hold
 about 140 MB, which would otherwise sit beside the landmarkers and decoders at
-the pose phase's peak (two segments of a long 1080p clip: 581 -> 441 MB).
+the pose phase's peak (two segments of a 1-minute 1080p clip: 581 -> 439 MB).
 """
 
 from __future__ import annotations

@@ -243,7 +243,7 @@ class _Spline:
     (de Boor, *A Practical Guide to Splines*, ch. IV). scipy's
     ``CubicSpline`` fits each gap-free run (not-a-knot); keeping only its
     ``M`` beside the samples takes 12 bytes per sample instead of the 40 of
-    its piecewise-polynomial coefficients and breakpoints (about 25 MB less
+    its piecewise-polynomial coefficients and breakpoints (about 22 MB less
     for a 20-minute clip). Runs of 2-3 samples have ``M = 0``: linear.
 
     Attributes

@@ -6,6 +6,7 @@ between frames. Frames with no person become NaN rows and are counted.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -336,16 +337,22 @@ def track_pose(
     return buf.track(width, height)
 
 
-def _glibc_function(name: str) -> Any | None:
-    """A function of the C library when it is glibc's (None elsewhere)."""
+@functools.cache
+def _libc() -> Any | None:
+    """The C library, looked up once (``find_library`` runs ``ldconfig``); None if absent."""
     import ctypes
     import ctypes.util
 
     lib = ctypes.util.find_library("c")
     try:
-        return getattr(ctypes.CDLL(lib), name, None) if lib else None
+        return ctypes.CDLL(lib) if lib else None
     except OSError:
         return None
+
+
+def _glibc_function(name: str) -> Any | None:
+    """A function of the C library when it is glibc's (None elsewhere)."""
+    return getattr(_libc(), name, None)
 
 
 M_ARENA_MAX = -8

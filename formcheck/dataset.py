@@ -242,7 +242,7 @@ def variable_frame_rate(time_s: np.ndarray, tolerance: float = 0.2) -> bool:
     return spread > tolerance * float(np.median(dt))
 
 
-def keypoint_xy(ds: xr.Dataset, name: str) -> np.ndarray:
+def keypoint_xy(ds: xr.Dataset, name: str, *, copy: bool = True) -> np.ndarray:
     """Return one keypoint's pixel track as an ``(n_frames, 2)`` array.
 
     Parameters
@@ -251,6 +251,9 @@ def keypoint_xy(ds: xr.Dataset, name: str) -> np.ndarray:
         A pose dataset.
     name : str
         Keypoint label, e.g. ``"left_ankle"``.
+    copy : bool, default True
+        False returns a read-only view of float64 positions instead of a
+        copy (a 20-minute clip's track is 0.6 MB).
 
     Returns
     -------
@@ -269,7 +272,13 @@ def keypoint_xy(ds: xr.Dataset, name: str) -> np.ndarray:
     rest = [d for d in dims if d not in where]
     if rest != ["time", "space"]:
         values = values.T
-    return np.array(values, dtype=float)
+    if copy:
+        return np.array(values, dtype=float)
+    view = np.asarray(values, dtype=float)
+    if np.shares_memory(view, da.values):
+        view = view.view()
+        view.flags.writeable = False
+    return view
 
 
 def leg_length_px(ds: xr.Dataset) -> float:

@@ -315,7 +315,7 @@ class _Tracks:
     def xy(self, name: str) -> np.ndarray:
         """The ``(n_frames, 2)`` track of keypoint ``name`` (NaN where missing)."""
         if name not in self._xy:
-            self._xy[name] = keypoint_xy(self._ds, name)
+            self._xy[name] = keypoint_xy(self._ds, name, copy=False)
         return self._xy[name]
 
     def at(self, name: str, time_s: float | np.ndarray) -> np.ndarray:

@@ -723,9 +723,13 @@ def analyze_tracks(
     check_runner(raw, str(raw.attrs.get("source", "the clip")))
     visible, notes = visible_part(raw)
     tracks = clean_tracks(visible, options.cleaning)
+    # Each stage's whole-clip temporaries are freed when it returns, but glibc
+    # keeps the freed heap pages; the next stage would sit on top of them.
+    release_free_memory()
     detected = detect_view(tracks)
     view = resolve_view(detected, options.view)
     events = detect_events(tracks, view)
+    release_free_memory()
     metrics = compute_metrics(
         tracks,
         view,
@@ -733,6 +737,7 @@ def analyze_tracks(
         height_m=options.height_m,
         treadmill_speed_kmh=options.treadmill_speed_kmh,
     )
+    release_free_memory()
     check_timing(visible, tracks, metrics, video)
     notes = [*input_notes(video), *notes, *tracking_notes(visible)]
     video = {**video, "warnings": notes}

@@ -26,6 +26,23 @@ def test_from_arrays_labels_and_attrs() -> None:
     assert list(ds.frame.values) == list(range(10))
 
 
+def test_keypoint_track_as_a_read_only_view() -> None:
+    """``copy=False`` reads the dataset's own float64 memory and cannot change it."""
+    pos, conf, t = _arrays()
+    ds = from_arrays(pos, conf, t, source="clip.mp4", width=640, height=360)
+    view = keypoint_xy(ds, "left_knee", copy=False)
+    np.testing.assert_array_equal(view, keypoint_xy(ds, "left_knee"))
+    assert np.shares_memory(view, ds["position"].values)
+    with pytest.raises(ValueError):
+        view[0, 0] = 1.0
+    copied = keypoint_xy(ds, "left_knee")
+    copied[0, 0] = 1.0  # a copy stays the caller's to change
+    assert not np.shares_memory(copied, ds["position"].values)
+    # float32 positions cannot be viewed as float64: a copy comes back.
+    ds32 = from_arrays(pos.astype(np.float32), conf, t, source="c.mp4", width=640, height=360)
+    assert not np.shares_memory(keypoint_xy(ds32, "left_knee", copy=False), ds32["position"].values)
+
+
 def test_from_arrays_rejects_bad_shapes_and_times() -> None:
     pos, conf, t = _arrays()
     with pytest.raises(InvalidDatasetError):

@@ -57,6 +57,7 @@ from formcheck.io.video import (
     VideoLimits,
     frame_timeline,
     iter_frames,
+    opencv_threads,
 )
 from formcheck.pose import (
     PoseSettings,
@@ -387,6 +388,9 @@ def worker_main() -> None:
             send_message(out, "progress", done)
 
     share_one_malloc_arena()
+    import cv2
+
+    cv2.setNumThreads(1)  # one of several processes tracking at once (see parallel_pose)
     try:
         job = decode_job(sys.stdin.buffer.read())
         send_message(out, "done", track=pose_segment(job, on_frame=report))
@@ -689,6 +693,21 @@ def parallel_pose(
         for seg in segments
     ]
     others = list(enumerate(jobs))[1:]
+    # Every core now runs an inference; OpenCV's own threads would compete.
+    with opencv_threads(1):
+        return _run_segments(jobs, others, segments, timeline, model, on_frame, mode)
+
+
+def _run_segments(
+    jobs: list[SegmentJob],
+    others: list[tuple[int, SegmentJob]],
+    segments: list[Segment],
+    timeline: FrameTimeline,
+    model: PoseModel,
+    on_frame: ProgressCallback | None,
+    mode: ParallelMode,
+) -> PoseTrack | None:
+    """Track the first segment here, the others in the pool, and merge (:func:`parallel_pose`)."""
     clip: TrackBuffer | None = None
     rows: dict[int, TrackBuffer | None] = dict.fromkeys(range(len(jobs)))
     if mode == "threads":  # every thread fills its rows of one clip-sized buffer

@@ -382,3 +382,21 @@ def test_cli_db_url_and_unusable_inputs_without_pose(tmp_path, capsys):
     assert main(["batch", str(src), "--out", str(out), "--engine", "spark"]) == 2
     err = capsys.readouterr().err
     assert "no such folder or manifest" in err and "--engine must be local or ray" in err
+
+
+def test_pool_workers_keep_opencv_to_one_thread_when_several_share_the_machine(
+    monkeypatch,
+) -> None:
+    import cv2
+
+    from formcheck.batch.engines import _worker_init
+
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # keep this process's Ctrl-C
+    before = cv2.getNumThreads()
+    try:
+        _worker_init(False)  # a single worker keeps OpenCV's pool
+        assert cv2.getNumThreads() == before > 1
+        _worker_init(True)
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)

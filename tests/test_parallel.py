@@ -371,3 +371,29 @@ def test_cli_rejects_a_worker_count_below_one(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["analyze", str(clip), "--workers", "0"])
     assert result.exit_code == 2
     assert "workers" in result.output
+
+
+@pytest.mark.slow
+def test_segments_track_with_one_opencv_thread_and_leave_the_setting_as_it_was(
+    long_clip: Path, model, monkeypatch
+) -> None:
+    """Both cores run an inference: OpenCV's own pool is set to one thread meanwhile."""
+    import cv2
+
+    import formcheck.parallel as parallel
+    from formcheck.io.video import probe_video
+
+    seen: list[int] = []
+    real = parallel.pose_segment
+
+    def counting(*args, **kwargs):
+        seen.append(cv2.getNumThreads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(parallel, "pose_segment", counting)
+    before = cv2.getNumThreads()
+    assert before > 1
+    track = parallel.parallel_pose(probe_video(long_clip), model, 2)
+    assert track is not None
+    assert seen == [1, 1]
+    assert cv2.getNumThreads() == before

@@ -73,9 +73,17 @@ def _bands(w: int, h: int) -> np.ndarray:
     return img
 
 
-def test_mild_downscale_keeps_colours(tmp_path: Path) -> None:
-    """1080p reaches pose at 720p with the colours it was filmed in."""
+@pytest.mark.parametrize("opencv_pool", [True, False], ids=["opencv-pool", "one-opencv-thread"])
+def test_mild_downscale_keeps_colours(tmp_path: Path, opencv_pool: bool) -> None:
+    """1080p reaches pose at 720p with the colours it was filmed in, on either path.
+
+    With one OpenCV thread (parallel segments, batch workers) the I420
+    planes are resized before the colour conversion; with OpenCV's pool the
+    frame is converted first.
+    """
     import cv2
+
+    from formcheck.io.video import opencv_threads
 
     img = _bands(1920, 1080)
     path = tmp_path / "hd.mp4"
@@ -83,13 +91,41 @@ def test_mild_downscale_keeps_colours(tmp_path: Path) -> None:
         for _ in range(2):
             writer.write(img)
     want = cv2.resize(img, (1280, 720), interpolation=cv2.INTER_AREA).astype(int)
-    frame = next(iter(iter_frames(probe_video(path), max_long_side=1280))).image
+    with opencv_threads(cv2.getNumThreads() if opencv_pool else 1):
+        frame = next(iter(iter_frames(probe_video(path), max_long_side=1280))).image
     assert frame.shape == (720, 1280, 3)
     inner = np.s_[8:-8, 8:-8]  # away from the frame edges
     assert np.abs(frame.astype(int) - want)[inner].mean() < 3.0
     for i in range(8):  # the middle of each band: its colour within a few levels
         y = (2 * i + 1) * 720 // 32
         assert np.abs(frame[y, 200:1000].astype(int) - want[y, 200:1000]).max() <= 8
+
+
+def test_plane_path_matches_the_full_frame_conversion(tmp_path: Path) -> None:
+    """Resizing the I420 planes first gives nearly the pixels of converting first.
+
+    They differ by about a grey level on average; at hard colour edges the
+    chroma is placed differently (tens of levels along the edge).
+    """
+    import av
+    import cv2
+
+    from formcheck.io.video import _i420_to_rgb, _plain_i420, _upright_rgb, opencv_threads
+
+    rng = np.random.default_rng(4)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (1080, 1920, 3), dtype=np.uint8), (0, 0), 6)
+    img[300:700, 500:900] = (200, 40, 40)  # a hard-edged patch
+    frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+    assert _plain_i420(frame, 1280, 720)
+    assert cv2.getNumThreads() > 1  # OpenCV's pool: the full-frame path
+    pooled = _upright_rgb(frame, 1280, 720, 0)
+    with opencv_threads(1):
+        planes = _upright_rgb(frame, 1280, 720, 0)
+    assert cv2.getNumThreads() > 1  # restored
+    direct = _i420_to_rgb(frame.to_ndarray(), 1920, 1080, 1280, 720)
+    np.testing.assert_array_equal(planes, direct)
+    diff = np.abs(planes.astype(int) - pooled.astype(int))
+    assert diff.mean() < 1.5 and np.percentile(diff, 99) <= 4, (diff.mean(), diff.max())
 
 
 def test_capture_fps_rescales_time(tmp_path: Path) -> None:

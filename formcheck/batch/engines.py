@@ -66,9 +66,20 @@ def default_workers() -> int:
     return available_cores()
 
 
-def _worker_init() -> None:
-    """Leave Ctrl-C to the driver: it stops the workers itself (no tracebacks from them)."""
+def _worker_init(one_opencv_thread: bool) -> None:
+    """Set up a pool worker.
+
+    Ctrl-C is left to the driver: it stops the workers itself (no tracebacks
+    from them). When several workers share the machine, each keeps OpenCV
+    to one thread: the cores are already busy with the workers' inference,
+    and OpenCV's own threads (decoding's scaling, the report's drawing)
+    would only compete with it.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if one_opencv_thread:
+        import cv2
+
+        cv2.setNumThreads(1)
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -88,8 +99,9 @@ def _run_pool(
 ) -> list[SessionTask]:
     """Run tasks in one pool; return those whose worker died."""
     ctx = multiprocessing.get_context("spawn")
+    n = min(workers, len(tasks))
     pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(tasks)), mp_context=ctx, initializer=_worker_init
+        max_workers=n, mp_context=ctx, initializer=_worker_init, initargs=(n > 1,)
     )
     from formcheck.batch.tasks import run_session_task
 

@@ -38,6 +38,10 @@ COST_CHUNK = 4096
 """Frames whose leg-continuity costs :func:`transition_costs` computes at once (bounds memory)."""
 COLLAPSE_LEG = 0.1
 """Mean knee-to-toe gap (leg lengths) below which both labels sit on one leg."""
+POSITION_ORDER = ("time", "keypoints", "individuals", "space")
+"""Memory order of the working positions: each point's x and y side by side."""
+CONFIDENCE_ORDER = ("time", "keypoints", "individuals")
+"""Dimension order of the working confidences."""
 
 
 def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr.Dataset:
@@ -82,22 +86,13 @@ def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr
     if settings.repair_swaps and out.sizes["time"] >= 3:
         repair = track_legs(_leg_array(out, "left"), _leg_array(out, "right"), leg_scale_px(out))
         n_swaps = _repair_in_place(out, repair)
+    fps = float(out.attrs.get("fps", float("nan")))
     n_outliers = _reject_outliers_in_place(
-        buffer,
-        float(out.attrs.get("fps", float("nan"))),
-        leg_scale_px(out),
-        settings.outlier_leg,
-        settings.outlier_window_s,
+        buffer, fps, leg_scale_px(out), settings.outlier_leg, settings.outlier_window_s
     )
     times = np.asarray(out["time"].values, dtype=float)
     _fill_gaps_in_place(buffer, times, settings.max_gap_s)
-    label = _lowpass_in_place(
-        buffer,
-        times,
-        float(out.attrs.get("fps", float("nan"))),
-        settings.cutoff_hz,
-        settings.filter_order,
-    )
+    label = _lowpass_in_place(buffer, times, fps, settings.cutoff_hz, settings.filter_order)
     if label is not None:
         out.attrs["cleaning_filter"] = label
     out.attrs.update(
@@ -108,11 +103,6 @@ def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr
         cleaning_outliers_removed=n_outliers,
     )
     return out
-
-
-POSITION_ORDER = ("time", "keypoints", "individuals", "space")
-"""Memory order of the working positions: each point's x and y side by side."""
-CONFIDENCE_ORDER = ("time", "keypoints", "individuals")
 
 
 def _position_buffer(ds: xr.Dataset) -> np.ndarray:
@@ -209,7 +199,7 @@ def reject_outliers(ds: xr.Dataset, tol_leg: float, half_window_s: float) -> tup
     Returns
     -------
     tuple of (xarray.Dataset, int)
-        A copy with outliers masked, and the number of points masked.
+        A copy with outliers masked, and the number of value pairs masked.
     """
     buffer = _position_buffer(ds)
     fps = float(ds.attrs.get("fps", float("nan")))
@@ -220,7 +210,7 @@ def reject_outliers(ds: xr.Dataset, tol_leg: float, half_window_s: float) -> tup
 def _reject_outliers_in_place(
     buffer: np.ndarray, fps: float, scale: float, tol_leg: float, half_window_s: float
 ) -> int:
-    """The rule of :func:`reject_outliers` on a :data:`POSITION_ORDER` buffer; points masked."""
+    """The rule of :func:`reject_outliers` on a :data:`POSITION_ORDER` buffer; pairs masked."""
     n = buffer.shape[0]
     if not np.isfinite(fps) or fps <= 0 or n < 5:
         return 0

@@ -32,9 +32,9 @@ SWAP_KEYPOINTS: tuple[str, ...] = LEG_JOINTS
 """Leg points whose left/right labels are repaired together (hip to toe)."""
 LABEL_PRIOR_LEG = 0.05
 """Cost, in leg lengths per frame, of declaring a frame's labels exchanged."""
-OUTLIER_CHUNK = 1024
+OUTLIER_CHUNK = 256
 """Frames whose running medians :func:`reject_outliers` computes at once (bounds memory)."""
-COST_CHUNK = 4096
+COST_CHUNK = 1024
 """Frames whose leg-continuity costs :func:`transition_costs` computes at once (bounds memory)."""
 COLLAPSE_LEG = 0.1
 """Mean knee-to-toe gap (leg lengths) below which both labels sit on one leg."""
@@ -66,8 +66,10 @@ def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr
     The stages run on one float64 copy of the positions, changed in place
     (each public stage function copies once and runs the same in-place
     step), so a 20-minute clip holds one working copy instead of one per
-    stage. Raw tracks may be float32 (the model's precision); the result is
-    the same as from float64 input.
+    stage. Raw tracks may be float32 (the model's precision); the cleaned
+    positions are computed as from float64 input. The result keeps
+    positions and confidences in float32, the model's own precision (a
+    position's rounding is at most 1e-4 px at 1920 px).
     """
     validate_dataset(ds)
     settings = settings or CleaningSettings()
@@ -76,15 +78,19 @@ def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr
     out = _with_arrays(
         ds.drop_vars("world_position", errors="ignore"),
         _position_buffer(ds),
-        np.array(ds["confidence"].transpose(*CONFIDENCE_ORDER).values, dtype=float),
+        # The cleaned confidences keep the model's own precision (float32): later
+        # stages only compare and exchange them. The mask reads the input's.
+        np.array(ds["confidence"].transpose(*CONFIDENCE_ORDER).values, dtype=np.float32),
     )
     buffer = _buffer_of(out)
     _mask_in_place(
-        buffer, out["confidence"].transpose(*CONFIDENCE_ORDER).values, settings.min_confidence
+        buffer, ds["confidence"].transpose(*CONFIDENCE_ORDER).values, settings.min_confidence
     )
     n_swaps = 0
     if settings.repair_swaps and out.sizes["time"] >= 3:
-        repair = track_legs(_leg_array(out, "left"), _leg_array(out, "right"), leg_scale_px(out))
+        left, right = (_leg_view(buffer, out, side) for side in ("left", "right"))
+        repair = track_legs(left, right, leg_scale_px(out))
+        del left, right
         n_swaps = _repair_in_place(out, repair)
     fps = float(out.attrs.get("fps", float("nan")))
     n_outliers = _reject_outliers_in_place(
@@ -95,6 +101,10 @@ def clean_tracks(ds: xr.Dataset, settings: CleaningSettings | None = None) -> xr
     label = _lowpass_in_place(buffer, times, fps, settings.cutoff_hz, settings.filter_order)
     if label is not None:
         out.attrs["cleaning_filter"] = label
+    # Stored in the model's precision (float32: 1e-4 px at 1920 px), half the
+    # memory of the working copy for every later stage of a long clip.
+    out = _with_arrays(out, buffer.astype(np.float32))
+    del buffer
     out.attrs.update(
         cleaning_min_confidence=settings.min_confidence,
         cleaning_max_gap_s=settings.max_gap_s,
@@ -252,6 +262,19 @@ def _leg_array(ds: xr.Dataset, side: str) -> np.ndarray:
     return np.asarray(da.transpose("time", "keypoints", "space").values, dtype=float)
 
 
+def _leg_view(buffer: np.ndarray, ds: xr.Dataset, side: str) -> np.ndarray:
+    """:func:`_leg_array` of the first individual from a :data:`POSITION_ORDER` buffer,
+    as a read-only view when the leg points are evenly spaced keypoints (no copy)."""
+    index = ds.indexes["keypoints"]
+    rows = [int(index.get_loc(f"{side}_{stem}")) for stem in SWAP_KEYPOINTS]
+    step = rows[1] - rows[0] if len(rows) > 1 else 1
+    if step > 0 and rows == list(range(rows[0], rows[-1] + 1, step)):
+        legs = buffer[:, rows[0] : rows[-1] + 1 : step, 0, :]
+        legs.flags.writeable = False
+        return legs
+    return buffer[:, rows, 0, :]
+
+
 def leg_scale_px(ds: xr.Dataset) -> float:
     """Typical thigh + shank length in pixels (median over frames and sides).
 
@@ -269,13 +292,27 @@ def leg_scale_px(ds: xr.Dataset) -> float:
     return value if np.isfinite(value) and value > 0 else 100.0
 
 
-def _forward_fill(a: np.ndarray) -> np.ndarray:
-    """Carry the last finite value forward along axis 0 (per element)."""
-    n = a.shape[0]
-    flat = a.reshape(n, -1)
-    idx = np.where(np.isfinite(flat), np.arange(n)[:, None], 0)
-    np.maximum.accumulate(idx, axis=0, out=idx)
-    return flat[idx, np.arange(flat.shape[1])[None, :]].reshape(a.shape)
+def _last_valid(a: np.ndarray, missing: np.ndarray | None) -> np.ndarray:
+    """int32 like ``(time, points, 2)`` ``a``: each value's last finite frame not
+    ``missing`` so far (-1: none yet)."""
+    valid = np.isfinite(a)
+    if missing is not None:
+        valid &= ~missing[:, None, None]
+    frames = np.arange(a.shape[0], dtype=np.int32)[:, None, None]
+    last = np.where(valid, frames, np.int32(-1))
+    np.maximum.accumulate(last, axis=0, out=last)
+    return last
+
+
+def _held(a: np.ndarray, last: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Frames ``lo:hi`` of ``(time, points, 2)`` ``a``, each value carried forward from
+    its last valid frame (``last`` from :func:`_last_valid`)."""
+    idx = last[lo:hi]
+    points = np.arange(a.shape[1])[None, :, None]
+    coords = np.arange(a.shape[2])[None, None, :]
+    held = a[np.maximum(idx, 0), points, coords]
+    held[idx < 0] = np.nan
+    return held
 
 
 def _mean_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -308,13 +345,19 @@ def collapsed_frames(left: np.ndarray, right: np.ndarray, scale: float) -> np.nd
     numpy.ndarray
         Boolean per frame.
     """
-    d = np.linalg.norm(left[:, 1:] - right[:, 1:], axis=-1)
-    ok = np.isfinite(d).sum(axis=1) >= 2
-    gap = np.where(ok, _mean_dist(left[:, 1:], right[:, 1:]), np.inf)
-    return np.asarray(gap < COLLAPSE_LEG * scale)
+    n = left.shape[0]
+    collapsed = np.zeros(n, dtype=bool)
+    for start in range(0, n, COST_CHUNK):  # per frame, so in chunks: small temporaries
+        lp, rp = left[start : start + COST_CHUNK, 1:], right[start : start + COST_CHUNK, 1:]
+        ok = np.isfinite(np.linalg.norm(lp - rp, axis=-1)).sum(axis=1) >= 2
+        gap = np.where(ok, _mean_dist(lp, rp), np.inf)
+        collapsed[start : start + COST_CHUNK] = gap < COLLAPSE_LEG * scale
+    return collapsed
 
 
-def transition_costs(left: np.ndarray, right: np.ndarray, scale: float) -> np.ndarray:
+def transition_costs(
+    left: np.ndarray, right: np.ndarray, scale: float, missing: np.ndarray | None = None
+) -> np.ndarray:
     """Second-order continuity costs of every labelling of three consecutive frames.
 
     ``cost[t, a, b, c]`` (leg lengths) is the distance of frame ``t``'s
@@ -329,6 +372,9 @@ def transition_costs(left: np.ndarray, right: np.ndarray, scale: float) -> np.nd
         ``(time, points, 2)`` leg points as labelled by the pose model.
     scale : float
         Leg length in pixels.
+    missing : numpy.ndarray, optional
+        Boolean per frame: frames whose observations count as missing (as if
+        every point were NaN), for example those :func:`collapsed_frames` finds.
 
     Returns
     -------
@@ -339,20 +385,26 @@ def transition_costs(left: np.ndarray, right: np.ndarray, scale: float) -> np.nd
     cost = np.zeros((n, 2, 2, 2))
     if n < 3:
         return cost
-    obs = (left, right)  # obs[s] = what "left" sees in state s (views, not stacked copies)
-    held = (_forward_fill(left), _forward_fill(right))
+    # Only indices of the last valid frames are kept for the whole clip; the
+    # carried-forward values and the observations are made chunk by chunk.
+    last = (_last_valid(left, missing), _last_valid(right, missing))
     # Frame t's cost needs frames t-2..t only: computed in chunks of frames so a
     # long clip's temporaries stay small.
     for start in range(2, n, COST_CHUNK):
         stop = min(start + COST_CHUNK, n)
+        # held[s][i] is frame start - 2 + i; obs[s] = what "left" sees in state s.
+        held = (_held(left, last[0], start - 2, stop), _held(right, last[1], start - 2, stop))
+        obs = (left[start:stop], right[start:stop])
+        if missing is not None and missing[start:stop].any():
+            gone = missing[start:stop, None, None]
+            obs = (np.where(gone, np.nan, obs[0]), np.where(gone, np.nan, obs[1]))
         for a in (0, 1):
             for b in (0, 1):
-                pred_l = 2 * held[b][start - 1 : stop - 1] - held[a][start - 2 : stop - 2]
-                pred_r = 2 * held[1 - b][start - 1 : stop - 1] - held[1 - a][start - 2 : stop - 2]
+                pred_l = 2 * held[b][1:-1] - held[a][:-2]
+                pred_r = 2 * held[1 - b][1:-1] - held[1 - a][:-2]
                 for c in (0, 1):
                     cost[start:stop, a, b, c] = (
-                        _mean_dist(obs[c][start:stop], pred_l)
-                        + _mean_dist(obs[1 - c][start:stop], pred_r)
+                        _mean_dist(obs[c], pred_l) + _mean_dist(obs[1 - c], pred_r)
                     ) / scale
     return cost
 
@@ -397,7 +449,10 @@ def _run_bounds(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def resolve_collapses(
-    left: np.ndarray, right: np.ndarray, collapsed: np.ndarray
+    left: np.ndarray,
+    right: np.ndarray,
+    collapsed: np.ndarray,
+    exchanged: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decide which label of each collapsed stretch is the copy.
 
@@ -412,6 +467,10 @@ def resolve_collapses(
         ``(time, points, 2)`` leg points after swap repair.
     collapsed : numpy.ndarray
         Boolean per frame from :func:`collapsed_frames`.
+    exchanged : numpy.ndarray, optional
+        Boolean per frame: frames whose ``left`` and ``right`` are to be
+        read exchanged (the swap repair's decision), so that the repaired
+        arrays need not be built for the whole clip.
 
     Returns
     -------
@@ -422,20 +481,27 @@ def resolve_collapses(
     drop_l = np.zeros(n, dtype=bool)
     drop_r = np.zeros(n, dtype=bool)
     for start, stop in _run_bounds(collapsed):
+        # The run and its two neighbouring frames, relabelled where exchanged.
+        lo, hi = max(start - 1, 0), min(stop + 1, n)
+        legs = (left[lo:hi], right[lo:hi])
+        if exchanged is not None:
+            swap = exchanged[lo:hi, None, None]
+            legs = (np.where(swap, legs[1], legs[0]), np.where(swap, legs[0], legs[1]))
         before, after = start - 1, stop
         dev = []
-        for arr in (left, right):
-            ends = [i for i in (before, after) if 0 <= i < n]
+        for arr in legs:
+            ends = [i - lo for i in (before, after) if 0 <= i < n]
             if not ends:
                 dev.append(0.0)
                 continue
+            run = arr[start - lo : stop - lo]
             idx = np.arange(start, stop)
             if len(ends) == 2:
                 w = ((idx - before) / (after - before))[:, None, None]
-                ref = (1 - w) * arr[before][None] + w * arr[after][None]
+                ref = (1 - w) * arr[ends[0]][None] + w * arr[ends[1]][None]
             else:
-                ref = np.broadcast_to(arr[ends[0]], arr[start:stop].shape)
-            d = _mean_dist(arr[start:stop, 1:], ref[:, 1:])
+                ref = np.broadcast_to(arr[ends[0]], run.shape)
+            d = _mean_dist(run[:, 1:], ref[:, 1:])
             dev.append(float(np.mean(d)))
         if dev[0] >= dev[1]:
             drop_l[start:stop] = True
@@ -489,13 +555,8 @@ def track_legs(left: np.ndarray, right: np.ndarray, scale: float) -> LegRepair:
         Exchange and drop decisions per frame.
     """
     collapsed = collapsed_frames(left, right, scale)
-    vis_l, vis_r = left.copy(), right.copy()
-    vis_l[collapsed] = np.nan
-    vis_r[collapsed] = np.nan
-    flip = viterbi_labels(transition_costs(vis_l, vis_r, scale))
-    fixed_l = np.where(flip[:, None, None], right, left)
-    fixed_r = np.where(flip[:, None, None], left, right)
-    drop_l, drop_r = resolve_collapses(fixed_l, fixed_r, collapsed)
+    flip = viterbi_labels(transition_costs(left, right, scale, missing=collapsed))
+    drop_l, drop_r = resolve_collapses(left, right, collapsed, exchanged=flip)
     return LegRepair(flip=flip, drop_left=drop_l, drop_right=drop_r)
 
 

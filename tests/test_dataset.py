@@ -22,12 +22,14 @@ def test_from_arrays_labels_and_attrs() -> None:
     assert ds.position.dims == ("time", "space", "keypoints", "individuals")
     assert ds.confidence.dims == ("time", "keypoints", "individuals")
     assert ds.attrs["fps"] == pytest.approx(30.0)
-    np.testing.assert_allclose(keypoint_xy(ds, "left_knee"), pos[:, KEYPOINT_NAMES.index("left_knee")])
+    np.testing.assert_allclose(
+        keypoint_xy(ds, "left_knee"), pos[:, KEYPOINT_NAMES.index("left_knee")]
+    )
     assert list(ds.frame.values) == list(range(10))
 
 
 def test_keypoint_track_as_a_read_only_view() -> None:
-    """``copy=False`` reads the dataset's own float64 memory and cannot change it."""
+    """``copy=False`` reads the dataset's own memory, in its precision, and cannot change it."""
     pos, conf, t = _arrays()
     ds = from_arrays(pos, conf, t, source="clip.mp4", width=640, height=360)
     view = keypoint_xy(ds, "left_knee", copy=False)
@@ -38,9 +40,11 @@ def test_keypoint_track_as_a_read_only_view() -> None:
     copied = keypoint_xy(ds, "left_knee")
     copied[0, 0] = 1.0  # a copy stays the caller's to change
     assert not np.shares_memory(copied, ds["position"].values)
-    # float32 positions cannot be viewed as float64: a copy comes back.
+    # float32 positions (cleaned tracks) are viewed as they are; a copy is float64.
     ds32 = from_arrays(pos.astype(np.float32), conf, t, source="c.mp4", width=640, height=360)
-    assert not np.shares_memory(keypoint_xy(ds32, "left_knee", copy=False), ds32["position"].values)
+    view32 = keypoint_xy(ds32, "left_knee", copy=False)
+    assert view32.dtype == np.float32 and np.shares_memory(view32, ds32["position"].values)
+    assert keypoint_xy(ds32, "left_knee").dtype == np.float64
 
 
 def test_from_arrays_rejects_bad_shapes_and_times() -> None:
@@ -74,8 +78,15 @@ def test_point_lookup_reads_each_frame_by_its_decode_index() -> None:
     n, k = 4, len(KEYPOINT_NAMES)
     pos = np.arange(n * k * 2, dtype=float).reshape(n, k, 2)
     pos[1, 3] = np.nan  # a missing point is left out
-    ds = from_arrays(pos, np.ones((n, k)), np.arange(n) / 30.0, source="t", width=9, height=9,
-                     frame=np.array([5, 6, 8, 9]))
+    ds = from_arrays(
+        pos,
+        np.ones((n, k)),
+        np.arange(n) / 30.0,
+        source="t",
+        width=9,
+        height=9,
+        frame=np.array([5, 6, 8, 9]),
+    )
     lookup = PointLookup(ds)
     second = lookup(6)
     assert len(second) == k - 1 and KEYPOINT_NAMES[3] not in second

@@ -270,7 +270,8 @@ def _reference_spline(t: np.ndarray, y: np.ndarray, times: np.ndarray) -> np.nda
 
 def test_cached_track_reads_match_scipy_splines_run_by_run() -> None:
     """The metric stage's compact splines give scipy's CubicSpline values on every
-    gap-free run, at clip ends and knots too, and NaN where no run covers the time."""
+    gap-free run, at clip ends and knots too, and NaN where no run covers the time.
+    The second derivatives are kept in float32: within 1e-6 px of scipy here."""
     from formcheck.dataset import keypoint_xy
     from formcheck.metrics import _Tracks, interp_track
 
@@ -287,7 +288,7 @@ def test_cached_track_reads_match_scipy_splines_run_by_run() -> None:
     xy = keypoint_xy(ds, "left_heel")
     want = np.column_stack([_reference_spline(t, xy[:, j], times) for j in range(2)])
     got = _Tracks(ds).at("left_heel", times)
-    np.testing.assert_allclose(got, want, equal_nan=True, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(interp_track(t, xy, times), want, equal_nan=True, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got, want, equal_nan=True, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(interp_track(t, xy, times), want, equal_nan=True, rtol=0, atol=1e-6)
     assert np.isnan(got[times < t[0]]).all() and np.isfinite(got).sum() > 1800
     assert np.isnan(got[times == t[151]]).all()

@@ -77,7 +77,8 @@ def from_arrays(
         Pixel coordinates, shape ``(n_frames, n_keypoints, 2)``. float32
         input (a pose model's own precision) is kept in float32, which halves
         a long clip's raw tracks; anything else is stored as float64. The
-        cleaning stage computes in float64 either way.
+        cleaning stage computes in float64 either way and stores its result
+        in float32.
     confidence : numpy.ndarray
         Visibility per point, shape ``(n_frames, n_keypoints)``; float32
         kept as for ``position``.

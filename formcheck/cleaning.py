@@ -315,12 +315,16 @@ def _held(a: np.ndarray, last: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return held
 
 
-def _mean_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Mean over points (axis -2) of point distances, missing points ignored (0 if none)."""
+def _dist_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum over points (axis -2) of the finite point distances, and their count."""
     d = np.linalg.norm(a - b, axis=-1)
     ok = np.isfinite(d)
-    total = np.where(ok, d, 0.0).sum(axis=-1)
-    count = ok.sum(axis=-1)
+    return np.where(ok, d, 0.0).sum(axis=-1), ok.sum(axis=-1)
+
+
+def _mean_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean over points (axis -2) of point distances, missing points ignored (0 if none)."""
+    total, count = _dist_sum(a, b)
     return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
 
@@ -348,9 +352,10 @@ def collapsed_frames(left: np.ndarray, right: np.ndarray, scale: float) -> np.nd
     n = left.shape[0]
     collapsed = np.zeros(n, dtype=bool)
     for start in range(0, n, COST_CHUNK):  # per frame, so in chunks: small temporaries
-        lp, rp = left[start : start + COST_CHUNK, 1:], right[start : start + COST_CHUNK, 1:]
-        ok = np.isfinite(np.linalg.norm(lp - rp, axis=-1)).sum(axis=1) >= 2
-        gap = np.where(ok, _mean_dist(lp, rp), np.inf)
+        total, count = _dist_sum(
+            left[start : start + COST_CHUNK, 1:], right[start : start + COST_CHUNK, 1:]
+        )
+        gap = np.where(count >= 2, total / np.maximum(count, 1), np.inf)
         collapsed[start : start + COST_CHUNK] = gap < COLLAPSE_LEG * scale
     return collapsed
 

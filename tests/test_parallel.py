@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -33,6 +34,8 @@ from formcheck.pipeline import AnalysisOptions
 from formcheck.pose import N_KEYPOINTS, PoseTrack
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+import accuracy  # noqa: E402
 
 # ---------------------------------------------------------------- planning (no video)
 
@@ -299,10 +302,19 @@ def test_parallel_cadence_matches_serial(serial_and_parallel) -> None:
 
 
 @pytest.mark.slow
-def test_parallel_contact_count_matches_serial(serial_and_parallel) -> None:
-    _, a1, _ = serial_and_parallel[1]
-    _, a2, _ = serial_and_parallel[2]
-    assert _contacts(a1) == _contacts(a2)
+def test_parallel_contacts_are_as_right_as_serial(long_clip: Path, serial_and_parallel) -> None:
+    # The second segment's tracker starts from another history, so a borderline
+    # contact can come out either way (the CPU's SIMD path changes MediaPipe's
+    # numbers too): the split is judged against the clip's exact contacts, not
+    # against the serial count. It may cost at most the one contact the join can
+    # touch, and both runs find nearly all of them.
+    truth = json.loads(long_clip.with_suffix(".truth.json").read_text())
+    wrong = {}
+    for workers in (1, 2):
+        s = accuracy.score(serial_and_parallel[workers][1], truth)
+        wrong[workers] = s["missed"] + s["extra"]
+        assert s["missed"] + s["extra"] <= 0.05 * _contacts(serial_and_parallel[1][1]), s
+    assert wrong[2] <= wrong[1] + 1, wrong
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ Usage::
     python benchmarks/accuracy.py            # all clips
     python benchmarks/accuracy.py --quick    # 4-clip subset
     python benchmarks/accuracy.py --cache DIR
+    python benchmarks/accuracy.py --touchdown   # also MediaPipe's feet at contact
 
 Rendered clips and their raw pose tracks are cached in ``--cache`` (a temp
 folder by default), so a second run only re-analyses.
@@ -467,6 +468,87 @@ def summary(rows: list[tuple[str, str, dict[str, Any]]]) -> str:
     return "\n".join(out)
 
 
+def touchdown(raw: Any, cleaned: Any, truth: dict[str, Any], half_s: float = 0.1) -> dict[str, Any]:
+    """What the pose model does to the feet around each true contact.
+
+    For every true initial contact of the clip, over ``+/- half_s``: a frame
+    is *swapped* when the contact foot's raw heel label lies nearer the other
+    foot's true heel than its own. Also the cleaned heel's distance from the
+    true heel, in % leg, over ``half_s`` before contact and over ``half_s``
+    from contact on (what the event detector is given).
+
+    Parameters
+    ----------
+    raw, cleaned : xarray.Dataset
+        The clip's raw MediaPipe tracks and the cleaned tracks of its analysis.
+    truth : dict
+        The clip's synthetic truth (``joints_px``, ``events``, ``fps``).
+    half_s : float
+        Half-width of the window around each contact, seconds.
+
+    Returns
+    -------
+    dict
+        ``contacts``, ``swapped_pct`` (contacts with a swapped frame),
+        ``swap_ms`` (median swapped time per such contact) and
+        ``err_before`` / ``err_after`` (median heel error over the frames of
+        all contacts, % leg) and ``missing_after_pct`` (frames after contact
+        where cleaning left the heel missing).
+    """
+    fps, leg = float(truth["fps"]), float(truth["leg_length_px"])
+    half = max(1, int(round(half_s * fps)))
+    true = {k: np.asarray(v, dtype=float) for k, v in truth["joints_px"].items()}
+
+    def xy(ds: Any, name: str) -> np.ndarray:
+        return np.asarray(ds.position.sel(keypoints=name).isel(individuals=0).values, dtype=float)
+
+    n = min(raw.sizes["time"], cleaned.sizes["time"], int(truth["n_frames"]))
+    swaps, before, after = [], [], []
+    for e in truth["events"]:
+        f0 = int(round(e["time_s"] * fps))
+        if e["kind"] != "initial_contact" or f0 - half < 0 or f0 + half >= n:
+            continue
+        own, other = f"{e['foot']}_heel", f"{'left' if e['foot'] == 'right' else 'right'}_heel"
+        win = slice(f0 - half, f0 + half + 1)
+        label = xy(raw, own)[win]
+        swapped = np.linalg.norm(label - true[other][win], axis=1) < np.linalg.norm(
+            label - true[own][win], axis=1
+        )
+        swaps.append(int(swapped.sum()))
+        err = np.linalg.norm(xy(cleaned, own)[:n] - true[own][:n], axis=1) / leg * 100
+        before.extend(err[f0 - half : f0])  # NaN where cleaning left the heel missing
+        after.extend(err[f0 : f0 + half + 1])
+    hit = [k for k in swaps if k]
+    seen_before, seen_after = np.asarray(before), np.asarray(after)
+    seen_before, seen_after = (
+        seen_before[np.isfinite(seen_before)],
+        seen_after[np.isfinite(seen_after)],
+    )
+    return {
+        "contacts": len(swaps),
+        "swapped_pct": 100.0 * len(hit) / len(swaps) if swaps else float("nan"),
+        "swap_ms": 1000.0 * float(np.median(hit)) / fps if hit else 0.0,
+        "err_before": float(np.median(seen_before)) if seen_before.size else float("nan"),
+        "err_after": float(np.median(seen_after)) if seen_after.size else float("nan"),
+        "missing_after_pct": 100.0 * (1 - seen_after.size / len(after)) if after else float("nan"),
+    }
+
+
+def format_touchdown(rows: list[tuple[str, float, dict[str, Any]]]) -> str:
+    """One line per clip of :func:`touchdown`."""
+    out = [
+        f"{'clip':28s} {'fps':>4s} {'ICs':>4s} {'swapped':>8s} {'swap ms':>8s} "
+        f"{'heel err before':>16s} {'after':>6s} {'missing after':>14s}"
+    ]
+    for name, fps, r in rows:
+        out.append(
+            f"{name:28s} {fps:4.0f} {r['contacts']:4d} {r['swapped_pct']:7.0f}% "
+            f"{r['swap_ms']:8.0f} {r['err_before']:15.1f}% {r['err_after']:5.1f}%"
+            f" {r['missing_after_pct']:13.0f}%"
+        )
+    return "\n".join(out)
+
+
 def run_real(shared: Path, model: Any, cache: Path) -> str:
     """Score the real clips in ``shared/videos``."""
     from formcheck.errors import FormcheckError  # noqa: PLC0415
@@ -511,6 +593,9 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ.get("FORMCHECK_SHARED", REPO.parent / "shared")),
     )
     ap.add_argument("--no-real", action="store_true", help="skip the real clips")
+    ap.add_argument(
+        "--touchdown", action="store_true", help="also the pose model's feet at contact (side)"
+    )
     args = ap.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     from formcheck.io.model import load_model  # noqa: PLC0415
@@ -522,6 +607,7 @@ def main(argv: list[str] | None = None) -> int:
         if (not args.quick or c.name in QUICK) and (not args.only or c.name in args.only)
     ]
     rows: list[tuple[str, str, dict[str, Any]]] = []
+    touch: list[tuple[str, float, dict[str, Any]]] = []
     for clip in clips:
         path, truth = render_cached(clip, args.cache)
         raw, video = pose_cached(path, args.cache, model)
@@ -530,6 +616,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((clip.name, "pose@ev", score_true_events(an, truth)))
         exact = analyze_tracks(truth_dataset(truth), video, AnalysisOptions())
         rows.append((clip.name, "truth", score(exact, truth)))
+        if args.touchdown and truth["view"] == "side":
+            touch.append((clip.name, float(truth["fps"]), touchdown(raw, an.tracks, truth)))
     print("Synthetic clips: errors of the full pipeline (src=pose), of the metrics measured on")
     print("the same pose tracks at the true events (src=pose@ev: pose error alone) and of the")
     print("whole analysis on the exact joints (src=truth: formcheck's own method error).")
@@ -539,6 +627,13 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows))
     print()
     print(summary(rows))
+    if touch:
+        print()
+        print("Touchdown, side clips: contacts whose raw MediaPipe heel label sits on the other")
+        print("foot within 0.1 s of the true contact, for how long, and the cleaned heel's")
+        print("error (% leg) in the 0.1 s before and after the true contact (frames where")
+        print("cleaning left it missing are counted apart).")
+        print(format_touchdown(touch))
     if not args.no_real and (args.shared / "videos").is_dir():
         print()
         print("Real clips")

@@ -195,3 +195,46 @@ def test_truncated_file_fails_cleanly_or_keeps_what_decodes(tmp_path: Path) -> N
         return
     frames = list(iter_frames(info))
     assert 0 < len(frames) < 60
+
+
+def test_writer_encoder_threads(tmp_path: Path) -> None:
+    """threads=1 encodes on one thread (batch workers); bad counts are refused."""
+    from formcheck.errors import FormcheckError
+
+    with pytest.raises(FormcheckError, match="threads"):
+        VideoWriter(tmp_path / "x.mp4", 64, 64, fps=30, threads=-1)
+    path = tmp_path / "one.mp4"
+    rng = np.random.default_rng(0)
+    with VideoWriter(path, 64, 64, fps=30, threads=1) as writer:
+        for _ in range(5):
+            writer.write(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+        assert writer._stream is not None
+        assert writer._stream.codec_context.thread_count == 1
+    assert sum(1 for _ in iter_frames(probe_video(path))) == 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("one_thread", [False, True])
+def test_report_video_encoder_follows_the_process_thread_setting(
+    analysed_sample, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: bool
+) -> None:
+    """Batch workers (OpenCV on one thread) encode the report video on one thread too."""
+    import cv2
+
+    from formcheck.io import exports
+    from formcheck.io.video import opencv_threads
+
+    analysis, report, _, _ = analysed_sample("side_normal")
+    made: list[int] = []
+
+    class Recording(VideoWriter):
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(*args, **kwargs)
+            made.append(self.threads)
+
+    monkeypatch.setattr(exports, "VideoWriter", Recording)
+    clip = Path(__file__).resolve().parents[1] / "sample_videos" / "side_normal.mp4"
+    with opencv_threads(1 if one_thread else max(2, cv2.getNumThreads())):
+        exports.render_video_and_frames(analysis, (), tmp_path, clip)
+    assert made == [1 if one_thread else 0]
+    assert (tmp_path / exports.VIDEO_FILE).is_file()

@@ -25,7 +25,7 @@ from formcheck.errors import FormcheckError
 from formcheck.events import GaitEvent
 from formcheck.findings import Finding
 from formcheck.io.tracks import atomic_path, write_text_atomic
-from formcheck.io.video import Frame, iter_frames, probe_video
+from formcheck.io.video import Frame, iter_frames, probe_video, shares_cores
 from formcheck.io.writer import VideoWriter
 from formcheck.overlay import PointLookup
 from formcheck.pipeline import Analysis
@@ -316,7 +316,12 @@ def render_video_and_frames(
             h, w = img.shape[0] - img.shape[0] % 2, img.shape[1] - img.shape[1] % 2
             if writer is None:
                 writer = VideoWriter(
-                    out / VIDEO_FILE, w, h, fps=_fps(analysis), preset="veryfast"
+                    out / VIDEO_FILE,
+                    w,
+                    h,
+                    fps=_fps(analysis),
+                    preset="veryfast",
+                    threads=1 if shares_cores() else 0,
                 )
                 writer.open()
             t = frame.time_s / scale  # playback seconds

@@ -694,7 +694,7 @@ def _upright_rgb(frame: Any, coded_w: int, coded_h: int, k: int) -> np.ndarray:
     if coded_w != frame.width and frame.width < 2 * coded_w:
         import cv2
 
-        if cv2.getNumThreads() <= 1 and _plain_i420(frame, coded_w, coded_h):
+        if shares_cores() and _plain_i420(frame, coded_w, coded_h):
             img = _i420_to_rgb(frame.to_ndarray(), frame.width, frame.height, coded_w, coded_h)
         else:
             full = frame.to_ndarray(format="rgb24")
@@ -756,6 +756,25 @@ def _i420_to_rgb(yuv: np.ndarray, width: int, height: int, out_w: int, out_h: in
             interpolation=cv2.INTER_LINEAR,
         )
     return cv2.cvtColor(out.reshape(out_h * 3 // 2, out_w), cv2.COLOR_YUV2RGB_I420)
+
+
+def shares_cores() -> bool:
+    """True when this process runs its native work on one thread.
+
+    Parallel pose segments and batch workers keep OpenCV to one thread
+    (:func:`opencv_threads`, the batch pool's initializer) because other
+    processes already keep every core busy; the decoder's conversion and the
+    report video's encoder then take their single-threaded, least-CPU paths
+    as well. OpenCV's thread count is the one process-wide switch.
+
+    Returns
+    -------
+    bool
+        True when OpenCV runs on one thread.
+    """
+    import cv2
+
+    return bool(cv2.getNumThreads() <= 1)
 
 
 @contextmanager

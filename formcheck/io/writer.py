@@ -63,6 +63,10 @@ class VideoWriter:
     preset : str, default "medium"
         x264 speed preset; ``"veryfast"`` encodes several times faster for a
         slightly larger file (the annotated review video uses it).
+    threads : int, default 0
+        Encoder threads; 0 lets x264 choose (several per core). 1 where other
+        processes already keep every core busy (batch workers): x264's frame
+        threads then only add work (about 3 % more CPU per frame here).
 
     Raises
     ------
@@ -85,8 +89,11 @@ class VideoWriter:
         rotation_deg: int = 0,
         crf: int = 23,
         preset: X264Preset = "medium",
+        threads: int = 0,
     ) -> None:
         _validate_writer_args(width, height, fps, rotation_deg, crf)
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+            raise FormcheckError(f"threads must be a whole number >= 0, not {threads!r}.")
         self.path = Path(path)
         self.width = int(width)
         self.height = int(height)
@@ -94,6 +101,7 @@ class VideoWriter:
         self.rotation_deg = int(rotation_deg)
         self.crf = int(crf)
         self.preset = preset
+        self.threads = threads
         self.n_written = 0
         self._tmp_path: Path | None = None
         self._container: av.container.OutputContainer | None = None
@@ -145,6 +153,8 @@ class VideoWriter:
         stream.height = self.height
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(self.crf), "preset": self.preset}
+        if self.threads:
+            stream.codec_context.thread_count = self.threads
         if explicit_times:
             stream.codec_context.time_base = _VFR_TIME_BASE
             stream.time_base = _VFR_TIME_BASE

@@ -459,20 +459,37 @@ def memory_run(clip: Path, workers: int | None = None) -> MemoryRun:
 # ----------------------------------------------------------------------------- batch
 
 
-def batch_videos_per_minute(batch_dir: Path, workers: int, workdir: Path) -> tuple[float, str]:
+@dataclass
+class BatchRun:
+    """One ``formcheck batch`` run: videos per minute and the cores it kept busy."""
+
+    videos_per_min: float
+    cores_busy: float
+    error: str = ""
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds of finished child processes and, through them, their own children."""
+    kids = os.times()
+    return kids.children_user + kids.children_system
+
+
+def batch_videos_per_minute(batch_dir: Path, workers: int, workdir: Path) -> BatchRun:
     """Videos per minute of ``formcheck batch`` with ``workers`` workers."""
     out = workdir / f"batch_out_{workers}"
     shutil.rmtree(out, ignore_errors=True)
     n = sum(1 for _ in batch_dir.rglob("*.mp4"))
     cmd = [sys.executable, "-m", "formcheck.cli", "batch", str(batch_dir), "--out", str(out),
            "--workers", str(workers), "--quiet"]
+    cpu0 = _children_cpu_s()
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    busy = (_children_cpu_s() - cpu0) / elapsed
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["?"]
-        return float("nan"), f"batch exit {done.returncode}: {tail[0][:120]}"
-    return 60.0 * n / elapsed, ""
+        return BatchRun(float("nan"), busy, f"batch exit {done.returncode}: {tail[0][:120]}")
+    return BatchRun(60.0 * n / elapsed, busy)
 
 
 # ----------------------------------------------------------------------------- table
@@ -505,7 +522,7 @@ class Results:
     frame_profile: FrameProfile | None = None
     analysis: AnalysisProfile | None = None
     memory: dict[tuple[int, int | None], MemoryRun] = field(default_factory=dict)
-    batch: dict[int, tuple[float, str]] = field(default_factory=dict)
+    batch: dict[int, BatchRun] = field(default_factory=dict)
     speed_seconds: float = 60.0
     repeats: int = 1
     import_s: float = float("nan")
@@ -616,11 +633,11 @@ def table(res: Results, has_batch: bool) -> list[tuple[str, str, str, str, str]]
             rows.append((f"x real time, {longest} min 1080p, workers {label}", "",
                          _fmt(longest * 60 / hi.seconds, ".2f"), "", ""))
     if res.batch:
-        v1, e1 = res.batch[1]
-        v2, e2 = res.batch[2]
+        b1, b2 = res.batch[1], res.batch[2]
+        v1, v2 = b1.videos_per_min, b2.videos_per_min
         ratio = v2 / v1 if v1 == v1 and v2 == v2 else float("nan")
-        rows.append(("batch videos/min, 1 worker", _fmt(v1, ".2f"), "", "", e1))
-        rows.append(("batch videos/min, 2 workers", _fmt(v2, ".2f"), "", "", e2))
+        rows.append(("batch videos/min, 1 worker", _fmt(v1, ".2f"), "", "", b1.error))
+        rows.append(("batch videos/min, 2 workers", _fmt(v2, ".2f"), "", "", b2.error))
         rows.append(("batch 2 workers / 1 worker", _fmt(ratio, ".2f"), "", ">= 1.70",
                      _met(ratio >= 1.7) if ratio == ratio else "-"))
     else:
@@ -664,6 +681,11 @@ def print_report(res: Results, rows: list[tuple[str, str, str, str, str]], load:
             busy.append(f"{_median([r.cpu_s / r.total_s for r in runs]):.2f}")
         print(f"  {n}: CPU ms per frame: {', '.join(parts)}; cores busy (CPU s / wall s) "
               f"1 worker {busy[0]}, 2 workers {busy[1]}")
+        one = _median([r.fps for r in res.runs[(n, 1)]])
+        cpu2 = _median([r.cpu_s / r.frames for r in res.runs[(n, 2)]])
+        cores = os.cpu_count() or 1
+        print(f"  {n}: ceiling of 2 workers on {cores} cores at that CPU per frame: "
+              f"{cores / cpu2:.0f} fps = {cores / cpu2 / one:.2f} x 1 worker")
         raw_fps = [fps for fps, _ in res.raw[n]]
         pose_only = _median([r.frames / r.pose_s / f for r, f in
                              zip(res.runs[(n, 1)], raw_fps, strict=True)])
@@ -676,6 +698,13 @@ def print_report(res: Results, rows: list[tuple[str, str, str, str, str]], load:
         print("  2-segment pose alone, 1080p: segments in threads "
               f"{_fmt(res.modes['threads'])} fps, in worker processes "
               f"{_fmt(res.modes['processes'])} fps")
+    if res.batch:
+        b1, b2 = res.batch[1], res.batch[2]
+        print(f"  batch: cores busy 1 worker {b1.cores_busy:.2f}, 2 workers {b2.cores_busy:.2f}; "
+              f"2 workers gain at most 2 / {b1.cores_busy:.2f} = "
+              f"{2 / b1.cores_busy:.2f} x, less the CPU they add "
+              f"(CPU per video, 2 / 1 worker: "
+              f"{b2.cores_busy / b2.videos_per_min / (b1.cores_busy / b1.videos_per_min):.2f})")
     for (minutes, workers), m in sorted(res.memory.items(), key=lambda kv: str(kv[0])):
         print(f"  memory, {minutes} min 1080p, workers {workers or 'auto'}: peak of the analysing "
               f"process {m.pose_peak_mb:.0f} MB by the end of pose, {m.main_rss_mb:.0f} MB by the "

@@ -65,7 +65,7 @@ import mediapipe as mp
 from formcheck.io.model import PoseModel, load_model
 from formcheck.io.video import VideoLimits, iter_frames, probe_video
 from formcheck.pipeline import AnalysisOptions, analyze_tracks, run_pose, video_summary
-from formcheck.pose import PoseSettings, _make_landmarker, _quiet_native_stderr
+from formcheck.pose import PoseSettings, _quiet_native_stderr, open_landmarker
 
 LOOP_SECONDS = 10.0
 LOOP_CADENCE = 180.0  # 10 s = 15 strides of 20 frames at 30 fps: the loop is seamless
@@ -166,7 +166,7 @@ def raw_inference(clip: Path, model: PoseModel, chunk: int = 60) -> tuple[float,
     frames = iter_frames(probe_video(clip))
     busy = cpu = 0.0
     n = 0
-    with _make_landmarker(model, PoseSettings()) as landmarker:
+    with open_landmarker(model, PoseSettings()) as landmarker:
         first = next(frames)
         with _quiet_native_stderr():  # first call: graph start-up, off the clock
             landmarker.detect_for_video(mp.Image(image_format=srgb, data=first.image), 0)
@@ -256,7 +256,7 @@ def profile_pose_loop(clip: Path, model: PoseModel, max_frames: int = 600) -> Fr
     frames = iter_frames(probe_video(clip))
     buf = TrackBuffer(max_frames)
     n = 0
-    with _make_landmarker(model, PoseSettings()) as landmarker:
+    with open_landmarker(model, PoseSettings()) as landmarker:
         last_ms = -1
         while n < max_frames:
             t0 = time.perf_counter()

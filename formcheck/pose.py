@@ -71,8 +71,31 @@ def _quiet_native_stderr() -> Iterator[None]:
             os.close(devnull)
 
 
-def _make_landmarker(model: PoseModel, settings: PoseSettings, num_poses: int = 1) -> Any:
-    """A landmarker: VIDEO mode (tracking) for one pose, IMAGE mode to find several."""
+@contextmanager
+def open_landmarker(
+    model: PoseModel, settings: PoseSettings, num_poses: int = 1
+) -> Iterator[Any]:
+    """A landmarker for the block: VIDEO mode (tracking) for one pose, IMAGE mode for several.
+
+    MediaPipe's native code logs to file descriptor 2 when a landmarker is
+    created and when it is closed (mediapipe 1.2.3 reports every
+    accelerator it destroys); both happen with that output muted, so users
+    see only formcheck's own messages.
+
+    Parameters
+    ----------
+    model : PoseModel
+        A verified ``.task`` model.
+    settings : PoseSettings
+        Detection and tracking thresholds.
+    num_poses : int
+        Poses to look for; more than one selects IMAGE mode.
+
+    Yields
+    ------
+    mediapipe.tasks.python.vision.PoseLandmarker
+        The landmarker, closed when the block ends.
+    """
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from mediapipe.tasks.python import BaseOptions
@@ -92,7 +115,12 @@ def _make_landmarker(model: PoseModel, settings: PoseSettings, num_poses: int = 
         output_segmentation_masks=False,
     )
     with _quiet_native_stderr():
-        return PoseLandmarker.create_from_options(options)
+        landmarker = PoseLandmarker.create_from_options(options)
+    try:
+        yield landmarker
+    finally:
+        with _quiet_native_stderr():
+            landmarker.close()
 
 
 def count_people(
@@ -130,7 +158,7 @@ def count_people(
         return []
     settings = settings or PoseSettings()
     counts = []
-    with _make_landmarker(model, settings, num_poses=most) as landmarker:
+    with open_landmarker(model, settings, num_poses=most) as landmarker:
         for img in images:
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(img))
             with _quiet_native_stderr():
@@ -318,7 +346,7 @@ def track_pose(
     width = height = 0
     last_ms = -1
     srgb = mp.ImageFormat.SRGB
-    with _make_landmarker(model, settings) as landmarker:
+    with open_landmarker(model, settings) as landmarker:
         for frame in frames:
             height, width = frame.image.shape[:2]
             ts_ms = max(int(round(frame.time_s * 1000.0)), last_ms + 1)

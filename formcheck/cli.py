@@ -470,6 +470,18 @@ def synth(
     )
 
 
+def _is_usage_error(exc: BaseException) -> bool:
+    """True for click's own errors (usage, bad option values), whichever copy raised it.
+
+    Newer typer releases carry their own copy of click (``typer._click``),
+    whose exceptions are not ``click.ClickException`` instances; both show
+    their message and usage themselves and carry click's exit code (2).
+    """
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__) and hasattr(
+        exc, "show"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every error into one line and an exit code.
 
@@ -503,11 +515,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 1) or 0)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
+        if _is_usage_error(exc):
+            exc.show()  # type: ignore[attr-defined]
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         _stderr().print(
             f"[bold red]error:[/] unexpected failure ({type(exc).__name__}: {exc}). "
             "Please report it with the clip if you can.",

@@ -72,3 +72,27 @@ def test_bad_option_value_is_reported() -> None:
     proc = _run("analyze", str(REPO / "sample_videos" / "side_normal.mp4"), "--view", "top")
     assert proc.returncode == 2
     assert "--view" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        ((), "Usage:"),
+        (("analyze",), "Missing argument"),
+        (("analyze", "x.mp4", "--workers", "0"), "--workers"),
+        (("analyze", "x.mp4", "--bogus"), "No such option"),
+        (("frobnicate",), "No such command"),
+    ],
+)
+def test_usage_mistakes_are_usage_errors_not_failures(args: tuple[str, ...], needle: str) -> None:
+    """A wrong command line gets click's usage message and exit 2, never 'unexpected failure'."""
+    proc = _run(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr + proc.stdout
+    assert "unexpected failure" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_folder_is_not_called_missing(tmp_path: Path) -> None:
+    proc = _run("analyze", str(tmp_path), "--quiet")
+    assert proc.returncode == 2
+    assert "is a folder" in proc.stderr and "formcheck batch" in proc.stderr, proc.stderr

@@ -271,6 +271,11 @@ def probe_video(path: str | Path, limits: VideoLimits | None = None) -> VideoInf
     """
     limits = limits or VideoLimits()
     p = Path(path)
+    if p.is_dir():
+        raise VideoError(
+            f"{p.name} is a folder, not a video file. Give one clip; for a folder of "
+            "athletes' clips use 'formcheck batch'."
+        )
     if not p.is_file():
         raise VideoError(f"no such video file: {p.name}. Check the name and the folder.")
     size = p.stat().st_size

@@ -468,21 +468,26 @@ class Observation:
         -------
         str
             E.g. ``"Foot landing ahead of the hip: 21.8 % leg length on the
-            right (good <= 8 % leg length; act), in 8 of 9 contacts."``
+            right (good <= 8 % leg length; act), in 8 of 9 contacts."``; when
+            both sides are out of band, both sides' values: ``"...: left
+            33.1, right 24.1 % leg length (...)"``.
         """
-        side = f" on the {self.side} side" if self.side in ("left", "right") else (
-            " on both sides" if self.side == "both" else ""
-        )
-        unc = f" +/- {_num(self.uncertainty)}" if self.uncertainty is not None else ""
         steps = (
             f", in {self.n_outside} of {self.n_judged} strides measured"
             if self.n_judged
             else ""
         )
-        return (
-            f"{self.label}: {_num(self.value)}{unc} {self.unit}{side} "
-            f"({self.band.describe(self.unit)}; {self.level}){steps}."
+        band = f"({self.band.describe(self.unit)}; {self.level}){steps}."
+        if self.side == "both" and self.left is not None and self.right is not None:
+            return (
+                f"{self.label}: left {_num(self.left)}, right {_num(self.right)} "
+                f"{self.unit} {band}"
+            )
+        side = f" on the {self.side} side" if self.side in ("left", "right") else (
+            " on both sides" if self.side == "both" else ""
         )
+        unc = f" +/- {_num(self.uncertainty)}" if self.uncertainty is not None else ""
+        return f"{self.label}: {_num(self.value)}{unc} {self.unit}{side} {band}"
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict.

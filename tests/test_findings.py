@@ -13,6 +13,7 @@ from formcheck.findings import (
     adapted_band,
     default_rules,
     evaluate,
+    observe,
     parse_rules,
 )
 from formcheck.metrics import UNITS, Metric
@@ -128,6 +129,27 @@ def test_overstriding_pattern_found_with_frames_and_guidance(rules):
     assert f.why and f.clinician.text and f.sources
     # members are absorbed into the pattern: no duplicate findings
     assert [x.id for x in findings] == ["overstriding"]
+
+
+def test_both_sides_out_of_band_shows_each_sides_value(rules):
+    """A finding on both legs names both values, not the worse one 'on both sides'."""
+    rows = strides({"left": [33, 34, 32, 33], "right": [24, 25, 23, 24]})
+    obs = observe(
+        metric("overstride_pct_leg", 28.6, left=33.1, right=24.1, rows=rows),
+        rules.metrics["overstride_pct_leg"],
+        RuleContext(),
+    )
+    assert obs is not None and obs.side == "both"
+    text = obs.sentence()
+    assert "left 33.1, right 24.1" in text and "on both sides" not in text, text
+    one = observe(
+        metric("overstride_pct_leg", 15.0, left=22.0, right=6.0,
+               rows=strides({"left": [22] * 4, "right": [6] * 4})),
+        rules.metrics["overstride_pct_leg"],
+        RuleContext(),
+    )
+    assert one is not None and one.side == "left"
+    assert "22 " in one.sentence() and "on the left side" in one.sentence(), one.sentence()
 
 
 def test_normal_form_gives_no_overstride_finding(rules):

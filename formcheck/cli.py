@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -82,25 +83,43 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
     console.print(f"view: {report['view']}{facing} ({report['setting']})")
     metrics = report.get("metrics", {})
     if metrics:
-        table = Table(show_header=True, header_style="bold")
+        table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD)
         combined = "views" in report
-        for col in ("metric", "value", "left", "right", "status", *(["from"] if combined else [])):
-            table.add_column(col)
+        # Names, sides and statuses stay whole on a narrow terminal; values may wrap
+        # before their unit. Why a metric is not ok is listed below the table.
+        table.add_column("metric", no_wrap=True, min_width=max(map(len, metrics)))
+        table.add_column("value")
+        for col in ("left", "right", "status", *(["from"] if combined else [])):
+            table.add_column(col, no_wrap=True)
         for name, m in metrics.items():
-            status = m.get("status", "")
-            if status != "ok":
-                status = f"{status}: {m.get('reason', '')}"
+            status = str(m.get("status", ""))
             table.add_row(
                 name,
                 _fmt(m.get("value"), m.get("uncertainty"), m.get("unit", "")),
                 _fmt(m.get("left"), None, ""),
                 _fmt(m.get("right"), None, ""),
-                status,
+                _STATUS_SHORT.get(status, status),
                 *([str(m.get("source_view", ""))] if combined else []),
             )
         console.print(table)
+        _print_reasons(console, metrics)
     _print_findings(console, report)
     console.print(f"results written to {out_dir} (open {out_dir / 'report.html'})")
+
+
+_STATUS_SHORT = {"low_confidence": "low", "not_applicable": "n/a"}
+"""Short status words for the terminal table (the reasons below it use the full names)."""
+
+
+def _print_reasons(console: Console, metrics: dict[str, Any]) -> None:
+    """Why each metric that is not ``ok`` is not: one line per reason, naming its metrics."""
+    by_reason: dict[tuple[str, str], list[str]] = {}
+    for name, m in metrics.items():
+        status = str(m.get("status", ""))
+        if status != "ok":
+            by_reason.setdefault((status, str(m.get("reason", ""))), []).append(name)
+    for (status, reason), names in by_reason.items():
+        console.print(f"[dim]{status}:[/] {', '.join(names)}: {reason}", soft_wrap=False)
 
 
 def _print_findings(console: Console, report: dict[str, Any], top: int = 3) -> None:

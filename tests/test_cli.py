@@ -96,3 +96,36 @@ def test_a_folder_is_not_called_missing(tmp_path: Path) -> None:
     proc = _run("analyze", str(tmp_path), "--quiet")
     assert proc.returncode == 2
     assert "is a folder" in proc.stderr and "formcheck batch" in proc.stderr, proc.stderr
+
+
+def test_summary_keeps_metric_names_whole_and_lists_reasons_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from formcheck.cli import _print_summary
+
+    why = "only 8 steps measured (4 strides; 10 needed): film at least 10 s of steady running"
+    metrics = {
+        "cadence_spm": {"value": 170.2, "uncertainty": 0.4, "unit": "steps/min", "status": "ok"},
+        "knee_flexion_midstance_deg_asymmetry_pct": {
+            "value": 12.0, "unit": "%", "status": "low_confidence", "reason": why,
+        },
+        "ground_contact_time_ms": {
+            "value": 250.0, "unit": "ms", "left": 251.0, "right": 249.0,
+            "status": "low_confidence", "reason": why,
+        },
+    }
+    report = {
+        "pose_quality": {"detection_rate": 1.0},
+        "video": {"file": "a.mp4", "frames": 300, "duration_s": 10.0, "fps": 30.0,
+                  "width": 1280, "height": 720},
+        "view": "side", "direction": "left", "setting": "treadmill", "metrics": metrics,
+        "findings": {"items": []},
+    }
+    _print_summary(report, tmp_path)
+    out = capsys.readouterr().out
+    assert "knee_flexion_midstance_deg_asymmetry_pct" in out  # whole, not cut with "…"
+    joined = " ".join(out.split())  # the reason line may wrap
+    assert joined.count("only 8 steps measured") == 1, out
+    assert "low_confidence: knee_flexion_midstance_deg_asymmetry_pct, ground_contact_time_ms:" in (
+        joined
+    ), out

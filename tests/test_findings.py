@@ -152,6 +152,21 @@ def test_both_sides_out_of_band_shows_each_sides_value(rules):
     assert "22 " in one.sentence() and "on the left side" in one.sentence(), one.sentence()
 
 
+def test_a_low_confidence_asymmetry_is_not_a_finding(rules):
+    """Asymmetry rules need an ok metric: a doubtful left-right difference is no finding."""
+    rows = strides({"left": [40, 41, 39, 40], "right": [20, 21, 19, 20]})
+    base = metric("knee_flexion_ic_deg", 30.0, left=40.0, right=20.0, rows=rows)
+    ok = metric("knee_flexion_ic_deg_asymmetry_pct", 66.7, left=40.0, right=20.0, rows=rows)
+    ids = [f.id for f in evaluate({"knee_flexion_ic_deg": base,
+                                   "knee_flexion_ic_deg_asymmetry_pct": ok}, rules)]
+    assert "knee_flexion_ic_deg_asymmetry_pct" in ids
+    doubtful = metric("knee_flexion_ic_deg_asymmetry_pct", 66.7, left=40.0, right=20.0,
+                      rows=rows, status="low_confidence", reason="seen from one side")
+    ids = [f.id for f in evaluate({"knee_flexion_ic_deg": base,
+                                   "knee_flexion_ic_deg_asymmetry_pct": doubtful}, rules)]
+    assert "knee_flexion_ic_deg_asymmetry_pct" not in ids
+
+
 def test_normal_form_gives_no_overstride_finding(rules):
     assert evaluate(normal_metrics(), rules) == ()
 

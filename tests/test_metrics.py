@@ -218,6 +218,20 @@ def test_asymmetry() -> None:
     assert asymmetry(near_zero).status == "low_confidence"
 
 
+def test_side_view_asymmetries_are_never_ok_but_frontal_ones_can_be() -> None:
+    """One side camera cannot compare the legs: its asymmetries are hints (value kept)."""
+    side = _run(Runner())
+    for name in ("overstride_pct_leg", "knee_flexion_ic_deg", "ground_contact_time_ms"):
+        a = side[f"{name}_asymmetry_pct"]
+        assert a.value is not None and a.status == "low_confidence", a
+        assert a.reason.startswith("seen from one side, the far leg is partly hidden"), a.reason
+    rear = _run(Runner(view="rear"))
+    assert rear["pelvic_drop_deg_asymmetry_pct"].reason != side[
+        "overstride_pct_leg_asymmetry_pct"
+    ].reason
+    assert "seen from one side" not in rear["pelvic_drop_deg_asymmetry_pct"].reason
+
+
 def test_fppa_sign() -> None:
     hip, ankle = np.array([0.0, 0.0]), np.array([0.0, 100.0])
     knee_medial_plus_x = np.array([5.0, 50.0])

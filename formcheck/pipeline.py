@@ -717,7 +717,7 @@ def analyze_tracks(
     from formcheck.cleaning import clean_tracks
     from formcheck.events import detect_events
     from formcheck.metrics import compute_metrics
-    from formcheck.view import detect_view, resolve_view
+    from formcheck.view import detect_view, override_note, resolve_view
 
     options = options or AnalysisOptions()
     check_runner(raw, str(raw.attrs.get("source", "the clip")))
@@ -739,7 +739,8 @@ def analyze_tracks(
     )
     release_free_memory()
     check_timing(visible, tracks, metrics, video)
-    notes = [*input_notes(video), *notes, *tracking_notes(visible)]
+    doubt = override_note(detected, view)
+    notes = [*input_notes(video), *notes, *tracking_notes(visible), *([doubt] if doubt else [])]
     video = {**video, "warnings": notes}
     return Analysis(
         raw=raw,

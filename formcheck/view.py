@@ -403,6 +403,46 @@ def detect_view(ds: xr.Dataset) -> ViewInfo:
     return ViewInfo(view="side", facing=facing, setting=setting, confidence=conf, reason=reason)
 
 
+OVERRIDE_DOUBT_CONFIDENCE = 0.6
+"""A chosen view is questioned when a detection this confident disagrees on side vs frontal."""
+
+
+def override_note(detected: ViewInfo, chosen: ViewInfo) -> str | None:
+    """A note when the user's view choice contradicts a confident detection.
+
+    Side against rear/front is the reliable part of the detection (the
+    shoulders' and hips' width against the torso); rear against front is
+    not questioned. A batch takes the view from the clip's file or folder
+    name, so a misnamed clip shows up here.
+
+    Parameters
+    ----------
+    detected : ViewInfo
+        What :func:`detect_view` found.
+    chosen : ViewInfo
+        The view in use (:func:`resolve_view`).
+
+    Returns
+    -------
+    str or None
+        One sentence for the report's notes, or None when they agree, the
+        view was detected, or the detection is unsure.
+    """
+    if chosen.view == detected.view or detected.view == "unknown":
+        return None
+    if not chosen.reason.startswith("set by the user"):
+        return None
+    if (chosen.view == "side") == (detected.view == "side"):
+        return None  # rear vs front: the detection is not sure enough to question the user
+    if detected.confidence < OVERRIDE_DOUBT_CONFIDENCE:
+        return None
+    return (
+        f"the view was set to {chosen.view}, but the clip looks like a {detected.view} view "
+        f"(confidence {detected.confidence:.2f}); check the clip (or its name in a batch), "
+        "or use --view auto"
+    )
+
+
 def resolve_view(detected: ViewInfo, override: ViewOverride) -> ViewInfo:
     """Apply the user's view choice to the detected view.
 

@@ -83,3 +83,19 @@ def test_frontal_view_without_motion_or_clear_face_is_not_confident() -> None:
     r = Runner(view="rear", face_visibility=0.99, belt_drift=0.0)
     info = detect_view(make_runner(r, noise_px=3.0))
     assert info.confidence <= 0.5
+
+
+def test_a_chosen_view_the_clip_contradicts_gets_a_note() -> None:
+    from formcheck.view import override_note
+
+    rear = detect_view(make_runner(Runner(view="rear")))
+    assert rear.view == "rear" and rear.confidence >= 0.6
+    as_side = resolve_view(rear, "side")
+    note = override_note(rear, as_side)
+    assert note is not None and "set to side" in note and "looks like a rear view" in note
+    assert override_note(rear, resolve_view(rear, "auto")) is None  # detected, not chosen
+    assert override_note(rear, resolve_view(rear, "front")) is None  # rear vs front: no doubt
+    side = detect_view(make_runner(Runner()))
+    assert override_note(side, resolve_view(side, "side")) is None  # they agree
+    unsure = ViewInfo("rear", None, "treadmill", 0.3, "unsure")
+    assert override_note(unsure, resolve_view(unsure, "side")) is None

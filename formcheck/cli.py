@@ -83,6 +83,8 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
     console.print(f"view: {report['view']}{facing} ({report['setting']})")
     metrics = report.get("metrics", {})
     if metrics:
+        from formcheck.ui.present import STATUS_TEXT  # the app's words for the statuses
+
         table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD)
         combined = "views" in report
         # Names, sides and statuses stay whole on a narrow terminal; values may wrap
@@ -98,7 +100,7 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
                 _fmt(m.get("value"), m.get("uncertainty"), m.get("unit", "")),
                 _fmt(m.get("left"), None, ""),
                 _fmt(m.get("right"), None, ""),
-                _STATUS_SHORT.get(status, status),
+                STATUS_TEXT.get(status, status),
                 *([str(m.get("source_view", ""))] if combined else []),
             )
         console.print(table)
@@ -107,19 +109,17 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
     console.print(f"results written to {out_dir} (open {out_dir / 'report.html'})")
 
 
-_STATUS_SHORT = {"low_confidence": "low", "not_applicable": "n/a"}
-"""Short status words for the terminal table (the reasons below it use the full names)."""
-
-
 def _print_reasons(console: Console, metrics: dict[str, Any]) -> None:
-    """Why each metric that is not ``ok`` is not: one line per reason, naming its metrics."""
+    """Why each metric is not ``ok``: each reason once, naming the metrics it applies to."""
+    from formcheck.ui.present import STATUS_TEXT
+
     by_reason: dict[tuple[str, str], list[str]] = {}
     for name, m in metrics.items():
         status = str(m.get("status", ""))
         if status != "ok":
             by_reason.setdefault((status, str(m.get("reason", ""))), []).append(name)
     for (status, reason), names in by_reason.items():
-        console.print(f"[dim]{status}:[/] {', '.join(names)}: {reason}", soft_wrap=False)
+        console.print(f"[dim]{STATUS_TEXT.get(status, status)}:[/] {', '.join(names)}: {reason}")
 
 
 def _print_findings(console: Console, report: dict[str, Any], top: int = 3) -> None:
@@ -493,8 +493,9 @@ def _is_usage_error(exc: BaseException) -> bool:
     """True for click's own errors (usage, bad option values), whichever copy raised it.
 
     Newer typer releases carry their own copy of click (``typer._click``),
-    whose exceptions are not ``click.ClickException`` instances; both show
-    their message and usage themselves and carry click's exit code (2).
+    whose exceptions are not ``click.ClickException`` instances. Both kinds
+    show their message (and the usage) themselves and carry their exit code:
+    2 for usage errors. formcheck itself raises none of them.
     """
     return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__) and hasattr(
         exc, "show"

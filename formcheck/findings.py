@@ -278,10 +278,6 @@ class MetricRule:
         Values outside this range are measurement problems, never findings.
     frames_from : str
         For asymmetry metrics: the metric whose strides illustrate it.
-    require_ok : bool
-        Only a metric with status ``ok`` can produce a finding (asymmetries:
-        a low-confidence left-right difference is more likely the pose
-        model's than the runner's).
     """
 
     name: str
@@ -300,7 +296,6 @@ class MetricRule:
     note: str = ""
     plausible: tuple[float, float] | None = None
     frames_from: str = ""
-    require_ok: bool = False
 
 
 @dataclass(frozen=True)
@@ -766,7 +761,6 @@ def _metric_rule(name: str, raw: Mapping[str, Any], sources: Mapping[str, Source
         note=str(raw.get("note", "")),
         plausible=_pair(raw["plausible"], f"{name}.plausible") if "plausible" in raw else None,
         frames_from=str(raw.get("frames_from", "")),
-        require_ok=bool(raw.get("require_ok", False)),
     )
 
 
@@ -1064,12 +1058,9 @@ def observe(
     -------
     Observation or None
         None when the rule is unscored, the metric is not applicable, has no
-        value, is not ``ok`` where the rule requires it, or its value is
-        implausible (a measurement problem).
+        value, or its value is implausible (a measurement problem).
     """
     if not rule.scored or metric.status == "not_applicable" or not _usable(metric.value):
-        return None
-    if rule.require_ok and metric.status != "ok":
         return None
     if rule.plausible and not rule.plausible[0] <= float(metric.value) <= rule.plausible[1]:  # type: ignore[arg-type]
         return None

@@ -1174,10 +1174,10 @@ def one_camera_side(metric: Metric) -> Metric:
     Returns
     -------
     Metric
-        The same value with status ``low_confidence`` and the reason first
-        (unchanged when not applicable).
+        The same value with status ``low_confidence`` and this reason (any
+        other doubt about the two sides is stated on the bilateral metric
+        itself); unchanged when not applicable.
     """
     if metric.status == "not_applicable":
         return metric
-    reason = ONE_SIDE_REASON + (f"; {metric.reason}" if metric.reason else "")
-    return replace(metric, status="low_confidence", reason=reason)
+    return replace(metric, status="low_confidence", reason=ONE_SIDE_REASON)

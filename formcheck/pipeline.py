@@ -739,7 +739,7 @@ def analyze_tracks(
     )
     release_free_memory()
     check_timing(visible, tracks, metrics, video)
-    doubt = override_note(detected, view)
+    doubt = override_note(detected, options.view)
     notes = [*input_notes(video), *notes, *tracking_notes(visible), *([doubt] if doubt else [])]
     video = {**video, "warnings": notes}
     return Analysis(

@@ -407,7 +407,7 @@ OVERRIDE_DOUBT_CONFIDENCE = 0.6
 """A chosen view is questioned when a detection this confident disagrees on side vs frontal."""
 
 
-def override_note(detected: ViewInfo, chosen: ViewInfo) -> str | None:
+def override_note(detected: ViewInfo, override: ViewOverride) -> str | None:
     """A note when the user's view choice contradicts a confident detection.
 
     Side against rear/front is the reliable part of the detection (the
@@ -419,27 +419,25 @@ def override_note(detected: ViewInfo, chosen: ViewInfo) -> str | None:
     ----------
     detected : ViewInfo
         What :func:`detect_view` found.
-    chosen : ViewInfo
-        The view in use (:func:`resolve_view`).
+    override : {"auto", "side", "rear", "front"}
+        The user's choice (as given to :func:`resolve_view`).
 
     Returns
     -------
     str or None
-        One sentence for the report's notes, or None when they agree, the
-        view was detected, or the detection is unsure.
+        One sentence for the report's notes, or None when the view was
+        detected, the two agree, or the detection is unsure.
     """
-    if chosen.view == detected.view or detected.view == "unknown":
+    if override == "auto" or detected.view == "unknown":
         return None
-    if not chosen.reason.startswith("set by the user"):
-        return None
-    if (chosen.view == "side") == (detected.view == "side"):
-        return None  # rear vs front: the detection is not sure enough to question the user
+    if (override == "side") == (detected.view == "side"):
+        return None  # agreed, or rear vs front: not sure enough to question the user
     if detected.confidence < OVERRIDE_DOUBT_CONFIDENCE:
         return None
     return (
-        f"the view was set to {chosen.view}, but the clip looks like a {detected.view} view "
+        f"the view was set to {override}, but the clip looks like a {detected.view} view "
         f"(confidence {detected.confidence:.2f}); check the clip (or its name in a batch), "
-        "or use --view auto"
+        "or let formcheck detect the view (--view auto)"
     )
 
 

@@ -126,6 +126,6 @@ def test_summary_keeps_metric_names_whole_and_lists_reasons_once(
     assert "knee_flexion_midstance_deg_asymmetry_pct" in out  # whole, not cut with "…"
     joined = " ".join(out.split())  # the reason line may wrap
     assert joined.count("only 8 steps measured") == 1, out
-    assert "low_confidence: knee_flexion_midstance_deg_asymmetry_pct, ground_contact_time_ms:" in (
+    assert "approximate: knee_flexion_midstance_deg_asymmetry_pct, ground_contact_time_ms:" in (
         joined
     ), out

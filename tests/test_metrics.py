@@ -225,11 +225,8 @@ def test_side_view_asymmetries_are_never_ok_but_frontal_ones_can_be() -> None:
         a = side[f"{name}_asymmetry_pct"]
         assert a.value is not None and a.status == "low_confidence", a
         assert a.reason.startswith("seen from one side, the far leg is partly hidden"), a.reason
-    rear = _run(Runner(view="rear"))
-    assert rear["pelvic_drop_deg_asymmetry_pct"].reason != side[
-        "overstride_pct_leg_asymmetry_pct"
-    ].reason
-    assert "seen from one side" not in rear["pelvic_drop_deg_asymmetry_pct"].reason
+    rear = _run(Runner(view="rear"))["pelvic_drop_deg_asymmetry_pct"]
+    assert rear.status == "ok" and "seen from one side" not in rear.reason, rear
 
 
 def test_fppa_sign() -> None:

@@ -86,16 +86,21 @@ def test_frontal_view_without_motion_or_clear_face_is_not_confident() -> None:
 
 
 def test_a_chosen_view_the_clip_contradicts_gets_a_note() -> None:
+    from formcheck.pipeline import AnalysisOptions, analyze_tracks
     from formcheck.view import override_note
 
-    rear = detect_view(make_runner(Runner(view="rear")))
+    ds = make_runner(Runner(view="rear"))
+    ds.attrs.update(n_frames=ds.sizes["time"], detected_frames=ds.sizes["time"])
+    rear = detect_view(ds)
     assert rear.view == "rear" and rear.confidence >= 0.6
-    as_side = resolve_view(rear, "side")
-    note = override_note(rear, as_side)
+    note = override_note(rear, "side")
     assert note is not None and "set to side" in note and "looks like a rear view" in note
-    assert override_note(rear, resolve_view(rear, "auto")) is None  # detected, not chosen
-    assert override_note(rear, resolve_view(rear, "front")) is None  # rear vs front: no doubt
+    assert override_note(rear, "auto") is None  # detected, not chosen
+    assert override_note(rear, "front") is None  # rear vs front: no doubt raised
     side = detect_view(make_runner(Runner()))
-    assert override_note(side, resolve_view(side, "side")) is None  # they agree
+    assert override_note(side, "side") is None  # they agree
     unsure = ViewInfo("rear", None, "treadmill", 0.3, "unsure")
-    assert override_note(unsure, resolve_view(unsure, "side")) is None
+    assert override_note(unsure, "side") is None
+    # The note reaches the report's notes through the pipeline.
+    assert note in analyze_tracks(ds, {}, AnalysisOptions(view="side")).video["warnings"]
+    assert not analyze_tracks(ds, {}, AnalysisOptions()).video["warnings"]

@@ -273,7 +273,7 @@ def probe_video(path: str | Path, limits: VideoLimits | None = None) -> VideoInf
     p = Path(path)
     if p.is_dir():
         raise VideoError(
-            f"{p.name} is a folder, not a video file. Give one clip; for a folder of "
+            f"{p.name or p} is a folder, not a video file. Give one clip; for a folder of "
             "athletes' clips use 'formcheck batch'."
         )
     if not p.is_file():

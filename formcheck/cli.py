@@ -7,7 +7,7 @@ non-zero exit code; no traceback ever reaches the terminal.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -104,22 +104,22 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
                 *([str(m.get("source_view", ""))] if combined else []),
             )
         console.print(table)
-        _print_reasons(console, metrics)
+        _print_reasons(console, metrics, STATUS_TEXT)
     _print_findings(console, report)
     console.print(f"results written to {out_dir} (open {out_dir / 'report.html'})")
 
 
-def _print_reasons(console: Console, metrics: dict[str, Any]) -> None:
+def _print_reasons(
+    console: Console, metrics: dict[str, Any], status_text: Mapping[str, str]
+) -> None:
     """Why each metric is not ``ok``: each reason once, naming the metrics it applies to."""
-    from formcheck.ui.present import STATUS_TEXT
-
     by_reason: dict[tuple[str, str], list[str]] = {}
     for name, m in metrics.items():
         status = str(m.get("status", ""))
         if status != "ok":
             by_reason.setdefault((status, str(m.get("reason", ""))), []).append(name)
     for (status, reason), names in by_reason.items():
-        console.print(f"[dim]{STATUS_TEXT.get(status, status)}:[/] {', '.join(names)}: {reason}")
+        console.print(f"[dim]{status_text.get(status, status)}:[/] {', '.join(names)}: {reason}")
 
 
 def _print_findings(console: Console, report: dict[str, Any], top: int = 3) -> None:

@@ -91,9 +91,7 @@ class VideoWriter:
         preset: X264Preset = "medium",
         threads: int = 0,
     ) -> None:
-        _validate_writer_args(width, height, fps, rotation_deg, crf)
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
-            raise FormcheckError(f"threads must be a whole number >= 0, not {threads!r}.")
+        _validate_writer_args(width, height, fps, rotation_deg, crf, threads)
         self.path = Path(path)
         self.width = int(width)
         self.height = int(height)
@@ -246,7 +244,9 @@ class VideoWriter:
             self._tmp_path = None
 
 
-def _validate_writer_args(width: int, height: int, fps: float, rotation_deg: int, crf: int) -> None:
+def _validate_writer_args(
+    width: int, height: int, fps: float, rotation_deg: int, crf: int, threads: int = 0
+) -> None:
     """Raise :class:`FormcheckError` if the writer arguments are unusable."""
     if width <= 0 or height <= 0 or width % 2 or height % 2:
         raise FormcheckError(f"Video size must be positive and even; got {width}x{height}.")
@@ -256,3 +256,5 @@ def _validate_writer_args(width: int, height: int, fps: float, rotation_deg: int
         raise FormcheckError(f"Rotation must be a multiple of 90 degrees; got {rotation_deg}.")
     if not 0 <= crf <= 51:
         raise FormcheckError(f"crf must be between 0 and 51; got {crf}.")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise FormcheckError(f"threads must be a whole number >= 0, not {threads!r}.")

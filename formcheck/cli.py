@@ -22,6 +22,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.markup import escape
 from rich.table import Table
 
 from formcheck.errors import FormcheckError
@@ -73,13 +74,13 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
     pq = report["pose_quality"]
     video = report["video"]
     console.print(
-        f"[bold]{video['file']}[/]: {video['frames']} frames, {video['duration_s']:.1f} s, "
+        f"[bold]{escape(str(video['file']))}[/]: {video['frames']} frames, {video['duration_s']:.1f} s, "
         f"{video['fps']:.1f} fps, {video['width']}x{video['height']}; runner found in "
         f"{pq['detection_rate']:.0%} of frames"
     )
     facing = f", facing {report['direction']}" if report.get("direction") else ""
     for note in video.get("warnings", []):
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(str(note))}")
     console.print(f"view: {report['view']}{facing} ({report['setting']})")
     metrics = report.get("metrics", {})
     if metrics:
@@ -87,10 +88,11 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
 
         table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD)
         combined = "views" in report
-        # Names, sides and statuses stay whole on a narrow terminal; values may wrap
-        # before their unit. Why a metric is not ok is listed below the table.
-        table.add_column("metric", no_wrap=True, min_width=max(map(len, metrics)))
-        table.add_column("value")
+        # Values, sides and statuses stay whole on a narrow terminal; a long metric
+        # name folds onto a second line rather than losing its end. Why a metric
+        # is not ok is listed below the table.
+        table.add_column("metric", overflow="fold")
+        table.add_column("value", no_wrap=True)
         for col in ("left", "right", "status", *(["from"] if combined else [])):
             table.add_column(col, no_wrap=True)
         for name, m in metrics.items():
@@ -106,7 +108,9 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
         console.print(table)
         _print_reasons(console, metrics, STATUS_TEXT)
     _print_findings(console, report)
-    console.print(f"results written to {out_dir} (open {out_dir / 'report.html'})")
+    console.print(
+        escape(f"results written to {out_dir} (open {out_dir / 'report.html'})")
+    )
 
 
 def _print_reasons(
@@ -119,7 +123,8 @@ def _print_reasons(
         if status != "ok":
             by_reason.setdefault((status, str(m.get("reason", ""))), []).append(name)
     for (status, reason), names in by_reason.items():
-        console.print(f"[dim]{status_text.get(status, status)}:[/] {', '.join(names)}: {reason}")
+        text = escape(f"{', '.join(names)}: {reason}")
+        console.print(f"[dim]{status_text.get(status, status)}:[/] {text}")
 
 
 def _print_findings(console: Console, report: dict[str, Any], top: int = 3) -> None:
@@ -130,17 +135,17 @@ def _print_findings(console: Console, report: dict[str, Any], top: int = 3) -> N
         console.print("[bold]top fixes:[/]")
         for f in items[:top]:
             console.print(
-                f"  {f['rank']}. {f['title']} [{f['level']}, confidence {f['confidence']}]"
+                escape(f"  {f['rank']}. {f['title']} [{f['level']}, confidence {f['confidence']}]")
             )
             for o in f["observations"]:
-                console.print(f"     {o['text']}")
+                console.print(f"     {escape(o['text'])}")
             action = next((a for a in f["actions"] if a["kind"] in ("cue", "drill")), None)
             if action:
                 dose = f" ({action['dose']})" if action["dose"] else ""
-                console.print(f"     try: {action['text']}{dose}")
+                console.print(escape(f"     try: {action['text']}{dose}"))
         if len(items) > top:
             console.print(f"  ... and {len(items) - top} more in the HTML report")
-    console.print(f"[dim]{report.get('disclaimer', '')}[/]")
+    console.print(f"[dim]{escape(str(report.get('disclaimer', '')))}[/]")
 
 
 def _fmt(value: Any, unc: Any, unit: str) -> str:
@@ -436,9 +441,9 @@ def _print_batch_summary(summary: Any) -> None:
         f"{summary.sessions_failed} failed"
     )
     for source, message in summary.errors:
-        console.print(f"[red]failed[/] {source}: {message}", soft_wrap=True)
-    console.print(f"squad summary: {summary.squad_html} and {summary.squad_csv.name}")
-    console.print(f"database: {summary.db_url}")
+        console.print(f"[red]failed[/] {escape(f'{source}: {message}')}", soft_wrap=True)
+    console.print(escape(f"squad summary: {summary.squad_html} and {summary.squad_csv.name}"))
+    console.print(escape(f"database: {summary.db_url}"))
 
 
 @app.command()
@@ -484,8 +489,10 @@ def synth(
     )
     truth = render_clip(params, out)
     Console(highlight=False).print(
-        f"wrote {out} ({truth['n_frames']} frames) and its ground truth "
-        f"{out.with_suffix('.truth.json').name}"
+        escape(
+            f"wrote {out} ({truth['n_frames']} frames) and its ground truth "
+            f"{out.with_suffix('.truth.json').name}"
+        )
     )
 
 
@@ -523,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(code, int) and not isinstance(code, bool):
             return code
     except FormcheckError as exc:
-        _stderr().print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        _stderr().print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         _stderr().print("interrupted; nothing half-written was kept.")
@@ -539,8 +546,8 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()  # type: ignore[attr-defined]
             return int(exc.exit_code)  # type: ignore[attr-defined]
         _stderr().print(
-            f"[bold red]error:[/] unexpected failure ({type(exc).__name__}: {exc}). "
-            "Please report it with the clip if you can.",
+            f"[bold red]error:[/] unexpected failure ({type(exc).__name__}: "
+            f"{escape(str(exc))}). Please report it with the clip if you can.",
             soft_wrap=True,
         )
         return EXIT_INTERNAL_ERROR

@@ -28,6 +28,8 @@ Confidence = Literal["low", "medium", "high"]
 Judge = Literal["mean", "sides"]
 Direction = Literal["any", "low", "high"]
 SideName = Literal["left", "right", "both"]
+ONE_CAMERA_LEG = "from one side camera the far leg is partly hidden, so which leg is uncertain"
+"""Why a side-view finding on one leg does not name the leg (rules' ``name_side = false``)."""
 GuidanceKind = Literal["why", "cue", "drill", "load", "clinician", "general"]
 Geometry = Literal[
     "overstride", "shank", "knee", "fppa", "pelvis", "trunk", "hip", "contact", "none"
@@ -278,6 +280,11 @@ class MetricRule:
         Values outside this range are measurement problems, never findings.
     frames_from : str
         For asymmetry metrics: the metric whose strides illustrate it.
+    name_side : bool
+        For ``judge = "sides"``: whether a finding on one leg names that leg.
+        False for side-view metrics: from one side camera the far leg is
+        partly hidden and read less well, so which leg is out of band is
+        uncertain (the finding then says "on one leg" and gives both values).
     """
 
     name: str
@@ -296,6 +303,7 @@ class MetricRule:
     note: str = ""
     plausible: tuple[float, float] | None = None
     frames_from: str = ""
+    name_side: bool = True
 
 
 @dataclass(frozen=True)
@@ -437,6 +445,11 @@ class Observation:
         outside the good band, from the stride-to-stride spread (one-sided
         Student t; see :func:`band_evidence`). 0.5 for a mean on the band's
         edge; 1 when the spread is unknown.
+    side_named : bool
+        False when ``side`` is one leg that cannot be told reliably (the
+        rule's ``name_side = false``: side-view metrics, where the far leg is
+        partly hidden); the sentence then says "on one leg" and the finding
+        names no side.
     """
 
     metric: str
@@ -455,6 +468,14 @@ class Observation:
     n_outside: int
     n_judged: int
     evidence: float = 1.0
+    side_named: bool = True
+
+    @property
+    def named_side(self) -> SideName | None:
+        """The side a finding may name: ``side``, unless it is one leg that cannot be told."""
+        if self.side in ("left", "right") and not self.side_named:
+            return None
+        return self.side
 
     @property
     def consistency(self) -> float:
@@ -470,7 +491,9 @@ class Observation:
             E.g. ``"Foot landing ahead of the hip: 21.8 % leg length on the
             right (good <= 8 % leg length; act), in 8 of 9 contacts."``; when
             both sides are out of band, both sides' values: ``"...: left
-            33.1, right 24.1 % leg length (...)"``.
+            33.1, right 24.1 % leg length (...)"``; for one leg that cannot be
+            told (``side_named`` False), ``"...: 21.8 % leg length on one leg
+            (right 21.8, left 6.2; ...which leg is uncertain) (...)"``.
         """
         steps = (
             f", in {self.n_outside} of {self.n_judged} strides measured"
@@ -483,10 +506,18 @@ class Observation:
                 f"{self.label}: left {_num(self.left)}, right {_num(self.right)} "
                 f"{self.unit} {band}"
             )
+        unc = f" +/- {_num(self.uncertainty)}" if self.uncertainty is not None else ""
+        if self.side in ("left", "right") and not self.side_named:
+            other = "left" if self.side == "right" else "right"
+            out, ok = getattr(self, self.side), getattr(self, other)
+            values = f"{self.side} {_num(out)}, {other} {_num(ok)}"
+            return (
+                f"{self.label}: {_num(self.value)}{unc} {self.unit} on one leg ({values}; "
+                f"{ONE_CAMERA_LEG}) {band}"
+            )
         side = f" on the {self.side} side" if self.side in ("left", "right") else (
             " on both sides" if self.side == "both" else ""
         )
-        unc = f" +/- {_num(self.uncertainty)}" if self.uncertainty is not None else ""
         return f"{self.label}: {_num(self.value)}{unc} {self.unit}{side} {band}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -503,6 +534,7 @@ class Observation:
             "value": self.value,
             "unit": self.unit,
             "side": self.side,
+            "side_named": self.side_named,
             "left": self.left,
             "right": self.right,
             "level": self.level,
@@ -744,6 +776,9 @@ def _metric_rule(name: str, raw: Mapping[str, Any], sources: Mapping[str, Source
         if a.input not in ("height_m", "speed_m_s"):
             raise RulesError(f"{name}: unknown adjust input {a.input!r}")
     topic = str(raw.get("topic", ""))
+    name_side = raw.get("name_side", True)
+    if not isinstance(name_side, bool):
+        raise RulesError(f"{name}: name_side must be true or false, not {name_side!r}")
     return MetricRule(
         name=name,
         label=str(raw.get("label", name)),
@@ -761,6 +796,7 @@ def _metric_rule(name: str, raw: Mapping[str, Any], sources: Mapping[str, Source
         note=str(raw.get("note", "")),
         plausible=_pair(raw["plausible"], f"{name}.plausible") if "plausible" in raw else None,
         frames_from=str(raw.get("frames_from", "")),
+        name_side=name_side,
     )
 
 
@@ -1114,6 +1150,7 @@ def observe(
         n_outside=n_outside,
         n_judged=len(judged),
         evidence=evidence,
+        side_named=rule.name_side,
     )
 
 
@@ -1258,7 +1295,10 @@ def _metric_finding(
 ) -> Finding:
     topic = rules.topics[_topic_for(rule, obs)]
     conf, reasons = assess_confidence(obs)
-    side = f" ({obs.side} side)" if obs.side in ("left", "right") else ""
+    if obs.named_side in ("left", "right"):
+        side = f" ({obs.named_side} side)"
+    else:
+        side = " (one leg)" if obs.side in ("left", "right") else ""
     direction = "high" if obs.band.excess(obs.value) > 0 else "low"
     return Finding(
         id=metric.name,
@@ -1266,7 +1306,7 @@ def _metric_finding(
         title=f"{rule.label} is {direction}{side}",
         level=obs.level,  # type: ignore[arg-type]
         severity=rule.severity,
-        side=obs.side,
+        side=obs.named_side,
         observations=(obs,),
         why=topic.why,
         actions=topic.actions,
@@ -1305,7 +1345,7 @@ def _pattern_finding(
         title=pattern.title,
         level=level,
         severity=pattern.severity,
-        side=_merge_sides([o.side for o in agreeing]),
+        side=_merge_sides([o.named_side for o in agreeing]),
         observations=tuple(agreeing),
         why=topic.why,
         actions=topic.actions,

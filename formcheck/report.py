@@ -25,7 +25,7 @@ from formcheck.findings import (
 from formcheck.landmarks import KEYPOINT_NAMES
 from formcheck.pipeline import Analysis
 
-REPORT_SCHEMA_VERSION = "1.1"
+REPORT_SCHEMA_VERSION = "1.2"
 DISCLAIMER = (
     "formcheck is a training aid, not a diagnosis. If pain persists after rest, or a knee "
     "is swollen, hot or gives way, see a physiotherapist or doctor."

@@ -98,7 +98,7 @@ def test_a_folder_is_not_called_missing(tmp_path: Path) -> None:
     assert "is a folder" in proc.stderr and "formcheck batch" in proc.stderr, proc.stderr
 
 
-def test_summary_keeps_metric_names_whole_and_lists_reasons_once(
+def test_summary_keeps_values_whole_and_lists_reasons_once(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     from formcheck.cli import _print_summary
@@ -119,11 +119,19 @@ def test_summary_keeps_metric_names_whole_and_lists_reasons_once(
         "video": {"file": "a.mp4", "frames": 300, "duration_s": 10.0, "fps": 30.0,
                   "width": 1280, "height": 720},
         "view": "side", "direction": "left", "setting": "treadmill", "metrics": metrics,
-        "findings": {"items": []},
+        "findings": {"items": [{
+            "rank": 1, "title": "Foot landing ahead of the hip is high (one leg)",
+            "level": "act", "confidence": "high", "actions": [],
+            "observations": [{"text": "Foot landing ahead of the hip: 22 [sic] % leg length."}],
+        }]},
     }
     _print_summary(report, tmp_path)
     out = capsys.readouterr().out
-    assert "knee_flexion_midstance_deg_asymmetry_pct" in out  # whole, not cut with "…"
+    # On an 80-column terminal values stay whole (a long name folds instead), nothing is
+    # cut with "…", and text in square brackets is printed, not taken for markup.
+    assert "170.2 ± 0.4 steps/min" in out and "12.0 %" in out and "250.0 ms" in out, out
+    assert "…" not in out, out
+    assert "(one leg) [act, confidence high]" in out and "22 [sic] %" in out, out
     joined = " ".join(out.split())  # the reason line may wrap
     assert joined.count("only 8 steps measured") == 1, out
     assert "approximate: knee_flexion_midstance_deg_asymmetry_pct, ground_contact_time_ms:" in (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from importlib.resources import files
 
 import pytest
 
@@ -143,13 +144,53 @@ def test_both_sides_out_of_band_shows_each_sides_value(rules):
     text = obs.sentence()
     assert "left 33.1, right 24.1" in text and "on both sides" not in text, text
     one = observe(
-        metric("overstride_pct_leg", 15.0, left=22.0, right=6.0,
-               rows=strides({"left": [22] * 4, "right": [6] * 4})),
-        rules.metrics["overstride_pct_leg"],
+        metric("pelvic_drop_deg", 8.0, left=12.0, right=4.0,
+               rows=strides({"left": [12] * 4, "right": [4] * 4})),
+        rules.metrics["pelvic_drop_deg"],
         RuleContext(),
     )
-    assert one is not None and one.side == "left"
-    assert "22 " in one.sentence() and "on the left side" in one.sentence(), one.sentence()
+    assert one is not None and one.side == "left" and one.named_side == "left"
+    assert "12 " in one.sentence() and "on the left side" in one.sentence(), one.sentence()
+
+
+def test_a_side_view_finding_on_one_leg_does_not_name_the_leg(rules):
+    """From one side camera the far leg reads less well: 'one leg' with both values, no side."""
+    side_view = [n for n, r in rules.metrics.items() if r.judge == "sides" and not r.name_side]
+    assert {"overstride_pct_leg", "shank_angle_ic_deg", "knee_flexion_ic_deg",
+            "knee_flexion_midstance_deg"} <= set(side_view)
+    # Rear/front views see both legs alike: their findings still name the leg.
+    assert rules.metrics["knee_valgus_fppa_deg"].name_side
+    assert rules.metrics["pelvic_drop_deg"].name_side
+    rows = strides({"left": [6, 7, 5, 6], "right": [22, 21, 23, 22]})
+    ms = {"overstride_pct_leg": metric("overstride_pct_leg", 14.0, left=6.0, right=22.0, rows=rows)}
+    (f,) = evaluate(ms, rules)
+    obs = f.observations[0]
+    assert obs.side == "right" and not obs.side_named and obs.named_side is None
+    assert f.side is None and f.title.endswith("(one leg)") and "right" not in f.title
+    text = obs.sentence()
+    assert "on one leg (right 22, left 6;" in text and "which leg is uncertain" in text, text
+    assert "on the right side" not in text
+    # The flagged frames are still the strides that read out of band.
+    assert f.frames and all(fr.foot == "right" for fr in f.frames)
+    d = f.to_dict()
+    assert d["side"] is None and d["observations"][0]["side_named"] is False
+    # Both legs out of band is still said as such.
+    both = strides({"left": [20, 21, 19, 20], "right": [22, 21, 23, 22]})
+    ms = {"overstride_pct_leg": metric("overstride_pct_leg", 21.0, left=20.0, right=22.0,
+                                       rows=both)}
+    (f,) = evaluate(ms, rules)
+    assert f.side == "both" and "left 20, right 22" in f.summary
+
+
+def test_name_side_must_be_a_boolean():
+    from formcheck.findings import parse_rules_toml
+
+    rules_text = (files("formcheck") / "rules.toml").read_text()
+    guidance_text = (files("formcheck") / "guidance.toml").read_text()
+    bad = rules_text.replace("\nname_side = false\n", '\nname_side = "no"\n', 1)
+    assert bad != rules_text
+    with pytest.raises(RulesError, match="name_side must be true or false"):
+        parse_rules_toml(bad, guidance_text)
 
 
 def test_side_view_asymmetries_are_shown_but_never_findings(rules):
@@ -216,7 +257,7 @@ def test_side_just_past_the_band_with_a_wide_spread_is_not_a_finding(rules):
     rows = strides({"left": [0, 1, -1, 0, 2, -2], "right": [12.9, 13.2, 13.0, 12.8, 13.1, 13.0]})
     ms = {"overstride_pct_leg": metric("overstride_pct_leg", 6.5, left=0.0, right=13.0, rows=rows)}
     (f,) = evaluate(ms, rules)
-    assert f.side == "right" and f.observations[0].evidence > 0.99
+    assert f.observations[0].side == "right" and f.observations[0].evidence > 0.99
 
 
 def test_noisy_asymmetry_does_not_outrank_a_clear_finding(rules):

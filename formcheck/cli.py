@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,11 +23,11 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from rich.markup import escape
 from rich.table import Table
 
 from formcheck.errors import FormcheckError
 from formcheck.io.video import VideoLimits
+from formcheck.settings import check_runner_inputs
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
@@ -74,7 +75,8 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
     pq = report["pose_quality"]
     video = report["video"]
     console.print(
-        f"[bold]{escape(str(video['file']))}[/]: {video['frames']} frames, {video['duration_s']:.1f} s, "
+        f"[bold]{escape(str(video['file']))}[/]: {video['frames']} frames, "
+        f"{video['duration_s']:.1f} s, "
         f"{video['fps']:.1f} fps, {video['width']}x{video['height']}; runner found in "
         f"{pq['detection_rate']:.0%} of frames"
     )
@@ -230,6 +232,8 @@ def analyze(
 
     views = _views_for(view, len(videos))
     limits = _limits(max_size_mb, max_duration, max_resolution)
+    check_runner_inputs(height, speed)
+    _prepare_out(out)
     analyses = []
     for clip, clip_view in zip(videos, views, strict=True):
         options = AnalysisOptions(
@@ -252,6 +256,19 @@ def analyze(
     report = write_session(session, out, video_paths=paths)
     if not quiet:
         _print_summary(report, out)
+
+
+def _prepare_out(out: Path) -> None:
+    """Create the output folder before any work, or say plainly why it cannot be one."""
+    if out.exists() and not out.is_dir():
+        raise FormcheckError(f"--out {out} is a file, not a folder: give a folder name.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FormcheckError(
+            f"cannot create the output folder {out} ({exc.strerror or exc}): choose a folder "
+            "you can write to with --out."
+        ) from exc
 
 
 def _views_for(view: str, n: int) -> list[str]:
@@ -379,6 +396,8 @@ def batch(
         raise FormcheckError(f"--engine must be local or ray, not {engine!r}")
     if address and engine != "ray":
         raise FormcheckError("--address is for --engine ray")
+    check_runner_inputs(height, speed)
+    _prepare_out(out)
     config = BatchConfig(
         input=source,
         out=out,

@@ -42,7 +42,7 @@ from formcheck.pose import (
     share_one_malloc_arena,
     track_pose,
 )
-from formcheck.settings import CADENCE_RANGE_SPM, CleaningSettings
+from formcheck.settings import CADENCE_RANGE_SPM, CleaningSettings, check_runner_inputs
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -118,13 +118,14 @@ class AnalysisOptions:
     workers: int | None = None
 
     def __post_init__(self) -> None:
-        """Reject a worker count below one."""
+        """Reject a worker count below one and a height or speed no runner has."""
         if self.workers is not None and (
             isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1
         ):
             raise FormcheckError(
                 f"workers must be a whole number of at least 1; got {self.workers!r}"
             )
+        check_runner_inputs(self.height_m, self.treadmill_speed_kmh)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,10 @@ without them (about 140 MB less at its peak, see :mod:`formcheck.pipeline`);
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from formcheck.errors import FormcheckError
 
 CADENCE_RANGE_SPM = (120.0, 230.0)
 """Plausible running cadence (steps/min); outside it the clip timing is suspect."""
@@ -46,3 +49,50 @@ class CleaningSettings:
     repair_swaps: bool = True
     outlier_leg: float = 0.1
     outlier_window_s: float = 0.04
+
+
+HEIGHT_RANGE_M = (0.8, 2.5)
+"""Runner heights formcheck accepts (metres)."""
+
+SPEED_RANGE_KMH = (1.0, 40.0)
+"""Treadmill speeds formcheck accepts (km/h; treadmills reach about 25)."""
+
+
+def check_runner_inputs(height_m: float | None, speed_kmh: float | None) -> None:
+    """Refuse a height or a treadmill speed no runner has, naming the unit expected.
+
+    Parameters
+    ----------
+    height_m : float or None
+        Runner's height in metres.
+    speed_kmh : float or None
+        Treadmill speed in km/h.
+
+    Raises
+    ------
+    FormcheckError
+        When a value is given but not finite or outside :data:`HEIGHT_RANGE_M`
+        or :data:`SPEED_RANGE_KMH`; a height of 80-250 is taken for
+        centimetres and says so.
+    """
+    def outside(value: object, bounds: tuple[float, float]) -> bool:
+        ok = isinstance(value, int | float) and math.isfinite(value)
+        return not (ok and bounds[0] <= value <= bounds[1])  # type: ignore[operator]
+
+    if height_m is not None and outside(height_m, HEIGHT_RANGE_M):
+        lo, hi = HEIGHT_RANGE_M
+        cm = (
+            f" ({height_m:g} looks like centimetres: {height_m / 100:.2f})"
+            if isinstance(height_m, int | float) and 80 <= height_m <= 250
+            else ""
+        )
+        raise FormcheckError(
+            f"the runner's height must be given in metres, between {lo:g} and {hi:g} "
+            f"(e.g. 1.78), not {height_m!r}{cm}."
+        )
+    if speed_kmh is not None and outside(speed_kmh, SPEED_RANGE_KMH):
+        lo, hi = SPEED_RANGE_KMH
+        raise FormcheckError(
+            f"the treadmill speed must be given in km/h, between {lo:g} and {hi:g} "
+            f"(e.g. 12), not {speed_kmh!r}; leave it out for overground clips."
+        )

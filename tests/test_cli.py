@@ -92,6 +92,41 @@ def test_usage_mistakes_are_usage_errors_not_failures(args: tuple[str, ...], nee
     assert "unexpected failure" not in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (("--height", "178"), "looks like centimetres: 1.78"),
+        (("--height", "-1.7"), "height must be given in metres"),
+        (("--height", "0"), "height must be given in metres"),
+        (("--speed", "nan"), "speed must be given in km/h"),
+        (("--speed", "-5"), "speed must be given in km/h"),
+        (("--speed", "500"), "speed must be given in km/h"),
+        (("--out", "README.md"), "is a file, not a folder"),
+    ],
+)
+def test_impossible_inputs_are_refused_before_any_work(
+    extra: tuple[str, ...], needle: str
+) -> None:
+    """A height in cm, a negative or NaN speed, a file as --out: one clear line and exit 2."""
+    proc = _run("analyze", "sample_videos/side_normal.mp4", "--quiet", *extra)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr, proc.stderr
+    assert "unexpected failure" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_batch_refuses_a_video_or_a_binary_file_as_its_manifest(tmp_path: Path) -> None:
+    proc = _run("batch", "sample_videos/side_normal.mp4", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "is a video" in proc.stderr and "formcheck analyze" in proc.stderr, proc.stderr
+    binary = tmp_path / "squad.csv"
+    binary.write_bytes(bytes(range(128, 256)))
+    proc = _run("batch", str(binary), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "is not a text CSV manifest" in proc.stderr and "codec" not in proc.stderr, proc.stderr
+    proc = _run("batch", "sample_videos", "--height", "175", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "looks like centimetres" in proc.stderr, proc.stderr
+
+
 def test_a_folder_is_not_called_missing(tmp_path: Path) -> None:
     proc = _run("analyze", str(tmp_path), "--quiet")
     assert proc.returncode == 2

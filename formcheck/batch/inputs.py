@@ -28,6 +28,7 @@ from typing import Literal
 
 from formcheck.errors import FormcheckError
 from formcheck.io.paths import safe_child
+from formcheck.settings import HEIGHT_RANGE_M, SPEED_RANGE_KMH
 
 ViewChoice = Literal["auto", "side", "rear", "front"]
 VIEW_WORDS: dict[str, ViewChoice] = {
@@ -56,8 +57,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 REQUIRED_COLUMNS = ("athlete", "date", "path")
 RANGES: dict[str, tuple[float, float]] = {
-    "height": (0.5, 2.6),
-    "speed": (1.0, 40.0),
+    "height": HEIGHT_RANGE_M,
+    "speed": SPEED_RANGE_KMH,
     "capture_fps": (1.0, 2000.0),
 }
 """Plausible ranges of the optional manifest numbers (m, km/h, fps)."""

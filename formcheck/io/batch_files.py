@@ -86,14 +86,25 @@ def read_manifest(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     BatchFileError
         If the file is missing, too large or not readable text.
     """
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        raise BatchFileError(
+            f"{path.name} is a video: formcheck batch takes a folder of clips "
+            "(athlete/YYYY-MM-DD/clip.mp4) or a CSV manifest; for one clip use "
+            "formcheck analyze."
+        )
     try:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
             raise BatchFileError(f"{path} is larger than 20 MB; is it really a manifest?")
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise BatchFileError(f"no such manifest: {path}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BatchFileError(f"cannot read the manifest {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BatchFileError(
+            f"{path.name} is not a text CSV manifest ({exc.reason} at byte {exc.start}): give a "
+            "folder of clips or a CSV file with columns athlete, date, view, path."
+        ) from exc
+    except OSError as exc:
+        raise BatchFileError(f"cannot read the manifest {path}: {exc.strerror or exc}") from exc
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
             text.split("\n", 1)[0], delimiters=",;\t"

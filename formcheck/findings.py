@@ -19,8 +19,10 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any, Literal
 
+import numpy as np
+
 from formcheck.errors import RulesError
-from formcheck.metrics import Metric
+from formcheck.metrics import Metric, ci95
 
 Level = Literal["good", "watch", "act"]
 Severity = Literal["low", "medium", "high"]
@@ -429,7 +431,8 @@ class Observation:
     band : Band
         The (adapted) band.
     uncertainty : float or None
-        95 % half-width from the stride-to-stride spread.
+        95 % half-width from the stride-to-stride spread (of the judged
+        side's strides when one side is out of band).
     status : str
         Metric status.
     reason : str
@@ -496,7 +499,7 @@ class Observation:
             (right 21.8, left 6.2; ...which leg is uncertain) (...)"``.
         """
         steps = (
-            f", in {self.n_outside} of {self.n_judged} strides measured"
+            f", in {self.n_outside} of {self.n_judged} foot strikes measured"
             if self.n_judged
             else ""
         )
@@ -1038,13 +1041,18 @@ def band_evidence(excess: float, se: float, n: int) -> float:
     Returns
     -------
     float
-        In [0.5, 1] for a mean outside the band, 0 inside; 1 when the spread
-        is unknown (``n < 2`` or ``se`` not finite) and the mean is outside.
+        In [0.5, 1] for a mean outside the band, 0 inside. A single stride
+        (``n == 1``) says nothing about the stride-to-stride spread: 0.5, a
+        coin toss, so one stride alone never makes a finding. 1 when the
+        metric has no per-stride values (``n == 0``: a whole-clip measure) or
+        ``se`` is not finite, and the mean is outside.
     """
     from scipy import stats  # noqa: PLC0415 (heavy import, only when judging)
 
     if excess == 0:
         return 0.0
+    if n == 1:
+        return 0.5
     if n < 2 or not math.isfinite(se):
         return 1.0
     if se <= 0:
@@ -1101,6 +1109,7 @@ def observe(
     if rule.plausible and not rule.plausible[0] <= float(metric.value) <= rule.plausible[1]:  # type: ignore[arg-type]
         return None
     band = adapted_band(rule, context)
+    uncertainty = metric.uncertainty
     sides: dict[str, float] = {}
     if rule.judge == "sides":
         sides = {
@@ -1115,6 +1124,8 @@ def observe(
         value = sides[worst]
         side: SideName | None = "both" if len(out) == 2 else (out[0] if out else None)  # type: ignore[assignment]
         judged = _rows(metric, None if side == "both" or side is None else side)
+        if side in ("left", "right"):  # the spread of the side that is judged
+            uncertainty = ci95(np.array([float(r["value"]) for r in judged], dtype=float))
     else:
         value = float(metric.value)  # type: ignore[arg-type]
         side = None
@@ -1143,7 +1154,7 @@ def observe(
         right=metric.right,
         level=band.level(value),
         band=band,
-        uncertainty=metric.uncertainty,
+        uncertainty=uncertainty,
         status=metric.status,
         reason=metric.reason,
         n_strides=metric.n_strides,
@@ -1178,7 +1189,7 @@ def assess_confidence(obs: Observation) -> tuple[Confidence, tuple[str, ...]]:
         reasons.append(f"{obs.label}: {obs.reason or 'measured with low confidence'}")
     if obs.n_strides < 3:
         conf = _lower(conf)
-        reasons.append(f"{obs.label}: only {obs.n_strides} strides measured")
+        reasons.append(f"{obs.label}: only {obs.n_strides} foot strikes measured")
     if obs.uncertainty is not None and obs.band.level(
         obs.value - math.copysign(obs.uncertainty, obs.band.excess(obs.value))
     ) == "good":
@@ -1187,7 +1198,7 @@ def assess_confidence(obs: Observation) -> tuple[Confidence, tuple[str, ...]]:
     if obs.n_judged and obs.consistency < 0.5:
         conf = _lower(conf)
         reasons.append(
-            f"{obs.label}: only {obs.n_outside} of {obs.n_judged} strides were outside "
+            f"{obs.label}: only {obs.n_outside} of {obs.n_judged} foot strikes were outside "
             "the good band"
         )
     return conf, tuple(reasons)

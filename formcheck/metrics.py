@@ -384,7 +384,7 @@ def fppa_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, medial_x: flo
 # ---------------------------------------------------------------- summaries
 
 
-def _ci95(values: np.ndarray) -> float | None:
+def ci95(values: np.ndarray) -> float | None:
     """95 % confidence half-width of the mean (Student t)."""
     values = values[np.isfinite(values)]
     if values.size < 2:
@@ -428,7 +428,7 @@ def _summarise(
         name=name,
         value=float(np.mean(vals)),
         unit=UNITS[name],
-        uncertainty=_ci95(vals),
+        uncertainty=ci95(vals),
         status=final,
         reason="; ".join(notes),
         left=_side_mean(rows, "left"),
@@ -994,7 +994,7 @@ def _cadence(ctx: _Context) -> Metric:
     durations = np.array([r["step_time_s"] for r in rows])
     from_contacts = 60.0 / _step_time_fit(ctx.ics, float(np.median(durations)))
     value = float(np.median([from_contacts, *_periodicity_cadences(ctx.ds, from_contacts)]))
-    se = _ci95(60.0 / durations)
+    se = ci95(60.0 / durations)
     if se is not None:
         se = se / np.sqrt(max(1.0, durations.size / 2.0))
     notes: list[str] = []

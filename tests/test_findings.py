@@ -169,6 +169,9 @@ def test_a_side_view_finding_on_one_leg_does_not_name_the_leg(rules):
     assert f.side is None and f.title.endswith("(one leg)") and "right" not in f.title
     text = obs.sentence()
     assert "on one leg (right 22, left 6;" in text and "which leg is uncertain" in text, text
+    # The +/- is that leg's own stride-to-stride spread (t(0.975, 3) x 0.816 / 2), not the
+    # metric's both-leg one (1.0 here).
+    assert "22 +/- 1.3 % leg length on one leg" in text, text
     assert "on the right side" not in text
     # The flagged frames are still the strides that read out of band.
     assert f.frames and all(fr.foot == "right" for fr in f.frames)
@@ -245,6 +248,25 @@ def test_ranking_puts_top_three_first(rules):
     assert [f.top_fix for f in findings] == [True] * 3 + [False] * (len(findings) - 3)
     assert all(a.priority >= b.priority for a, b in zip(findings, findings[1:], strict=False))
     assert findings[0].id == "overstriding"
+
+
+def test_one_stride_alone_is_never_a_finding(rules):
+    """One stride says nothing about the stride-to-stride spread: no finding, however far out."""
+    one = strides({"left": [20.0]})
+    ms = {"knee_flexion_midstance_deg": metric("knee_flexion_midstance_deg", 20.0, left=20.0,
+                                               rows=one)}
+    assert evaluate(ms, rules) == ()
+    # A side judged on one stride (the other leg inside its band) is no finding either...
+    rows = strides({"left": [20.0], "right": [44.0, 45.0, 43.0, 44.0]})
+    ms = {"knee_flexion_midstance_deg": metric("knee_flexion_midstance_deg", 39.2, left=20.0,
+                                               right=44.0, rows=rows)}
+    assert evaluate(ms, rules) == ()
+    # ...while two consistent strides that far out are.
+    rows = strides({"left": [20.0, 21.0], "right": [44.0, 45.0, 43.0, 44.0]})
+    ms = {"knee_flexion_midstance_deg": metric("knee_flexion_midstance_deg", 38.8, left=20.5,
+                                               right=44.0, rows=rows)}
+    (f,) = evaluate(ms, rules)
+    assert f.observations[0].side == "left"
 
 
 def test_side_just_past_the_band_with_a_wide_spread_is_not_a_finding(rules):

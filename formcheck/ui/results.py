@@ -305,7 +305,7 @@ def _card(card: MetricCard) -> None:
         if card.sides:
             parts.append(card.sides)
         if card.n_strides:
-            parts.append(f"{card.n_strides} strides")
+            parts.append(f"{card.n_strides} foot strikes")
         st.caption(" · ".join(parts))
         if card.status == "low_confidence" and card.reason:
             st.caption(f"Approximate: {card.reason}")

@@ -201,6 +201,62 @@ def session_findings(session: Session, rules: Rules | None = None) -> tuple[Find
     return evaluate(combine_metrics(session), rules or default_rules(), session_context(session))
 
 
+CADENCE_MISMATCH_SPM = 8.0
+"""Clips of one run whose cadences differ by more than this are questioned in the report."""
+
+
+def session_notes(session: Session) -> list[str]:
+    """What the reader of a combined report must know about its clips.
+
+    Every clip's own notes (input, tracking, a chosen view the clip
+    contradicts), named by clip; for clips of the same view, that each
+    metric comes from the clip that measured it best; and when the clips'
+    cadences differ by more than :data:`CADENCE_MISMATCH_SPM`, that they may
+    not be the same run.
+
+    Parameters
+    ----------
+    session : Session
+        The session (two or more clips).
+
+    Returns
+    -------
+    list of str
+        Plain sentences, for the report's ``video.warnings``.
+    """
+    def name(label: str) -> str:
+        return f"{label} ({session.analyses[label].video.get('file', '?')})"
+
+    notes = [
+        f"{name(label)}: {note}"
+        for label, analysis in session.analyses.items()
+        for note in analysis.video.get("warnings", [])
+    ]
+    by_view: dict[str, list[str]] = {}
+    for label, analysis in session.analyses.items():
+        by_view.setdefault(analysis.view.view, []).append(label)
+    for view, labels in by_view.items():
+        if len(labels) > 1:
+            notes.append(
+                f"{len(labels)} {view}-view clips ({', '.join(name(lb) for lb in labels)}): each "
+                "metric comes from the clip that measured it best (its source_view, the 'from' "
+                "column); every clip's own report is in its folder"
+            )
+    cadences = {
+        label: float(m.value)
+        for label, a in session.analyses.items()
+        if (m := a.metrics.get("cadence_spm")) is not None
+        and m.status == "ok" and m.value is not None
+    }
+    if len(cadences) > 1 and max(cadences.values()) - min(cadences.values()) > CADENCE_MISMATCH_SPM:
+        listed = ", ".join(f"{name(lb)} {v:.0f} spm" for lb, v in cadences.items())
+        notes.append(
+            f"the clips' cadences differ ({listed}): if they are not the same run, analyse "
+            "them separately"
+        )
+    return notes
+
+
 def build_session_report(
     session: Session,
     findings: tuple[Finding, ...] | None = None,
@@ -255,6 +311,7 @@ def build_session_report(
         }
     report["views"] = views
     report["primary_view"] = session.primary_label
+    report["video"] = {**report["video"], "warnings": session_notes(session)}
     return report
 
 

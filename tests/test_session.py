@@ -73,6 +73,33 @@ def test_asymmetry_follows_its_bilateral_metric(pair):
     assert metric_sources(Session({"a": a, "b": b})) == {base: "a", asym: "a"}
 
 
+def test_combined_report_names_every_clips_notes_and_questions_a_mismatch(pair, analysed_sample):
+    """Two side clips, a note from the second clip and cadences 20 spm apart all reach the
+    combined report's notes, each naming its clip."""
+    from formcheck.session import build_session_report
+
+    side, rear = pair
+    other = analysed_sample("side_normal")[0]
+    cad = side.metrics["cadence_spm"]
+    assert cad.status == "ok" and cad.value is not None
+    other = replace(
+        other,
+        video={**other.video, "warnings": ["the view was set to side, but ..."]},
+        metrics={**other.metrics, "cadence_spm": replace(cad, value=cad.value + 20.0)},
+    )
+    report = build_session_report(make_session([side, other, rear]))
+    notes = report["video"]["warnings"]
+    assert any(n.startswith("side_2 (") and "the view was set to side" in n for n in notes), notes
+    assert any("2 side-view clips" in n and "measured it best" in n for n in notes), notes
+    assert any("cadences differ" in n and "analyse them separately" in n for n in notes), notes
+    # The same run seen from the side and from behind raises neither question (the bundled
+    # side and rear samples are two different synthetic runs, 155 and 170 spm: align them).
+    same = replace(rear, metrics={**rear.metrics, "cadence_spm": replace(
+        rear.metrics["cadence_spm"], value=cad.value + 3.0)})
+    quiet = build_session_report(make_session([side, same]))["video"]["warnings"]
+    assert not any("cadences differ" in n or "-view clips" in n for n in quiet), quiet
+
+
 def test_empty_session_is_an_error():
     with pytest.raises(FormcheckError):
         Session({})

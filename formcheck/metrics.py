@@ -1,6 +1,6 @@
 """Running-form metrics from pose tracks and gait events.
 
-Definitions follow ``METRICS.md``; methods, conventions and deviations are in
+Definitions follow ``docs/METRICS.md``; methods, conventions and deviations are in
 ``docs/metrics-methods.md``. Every metric is a :class:`Metric` with per-stride
 values, a spread-based uncertainty (95 % confidence half-width of the mean,
 ``t(0.975, n-1) * SD / sqrt(n)``), the frames it used and a status. Bilateral
@@ -1152,7 +1152,7 @@ def compute_metrics(
 ONE_SIDE_REASON = (
     "seen from one side, the far leg is partly hidden and the pose model places it less "
     "well, so a left-right difference from one side camera is a hint, not a measurement "
-    "(symmetric synthetic runners read up to 150 % here)"
+    "(perfectly symmetric synthetic runners read differences of 3 % to 200 % here)"
 )
 """Why side-view asymmetries are never ``ok`` (docs/metrics-methods.md)."""
 
@@ -1164,7 +1164,8 @@ def one_camera_side(metric: Metric) -> Metric:
     pose model's far-leg points are less accurate, so the two sides' values
     differ by the model's near/far error as well as by the runner. On the
     synthetic side clips, whose runners are symmetric, the asymmetries that
-    passed every other check read 3-150 %.
+    passed every other check read 3-150 % (200 %, the largest possible, on
+    the bundled side sample).
 
     Parameters
     ----------

@@ -86,7 +86,7 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
     console.print(f"view: {report['view']}{facing} ({report['setting']})")
     metrics = report.get("metrics", {})
     if metrics:
-        from formcheck.ui.present import STATUS_TEXT  # the app's words for the statuses
+        from formcheck.metrics import STATUS_WORDS  # the words every front end shows
 
         table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD)
         combined = "views" in report
@@ -104,11 +104,11 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
                 _fmt(m.get("value"), m.get("uncertainty"), m.get("unit", "")),
                 _fmt(m.get("left"), None, ""),
                 _fmt(m.get("right"), None, ""),
-                STATUS_TEXT.get(status, status),
+                STATUS_WORDS.get(status, status),
                 *([str(m.get("source_view", ""))] if combined else []),
             )
         console.print(table)
-        _print_reasons(console, metrics, STATUS_TEXT)
+        _print_reasons(console, metrics, STATUS_WORDS)
     _print_findings(console, report)
     console.print(
         escape(f"results written to {out_dir} (open {out_dir / 'report.html'})")

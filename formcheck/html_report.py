@@ -20,7 +20,7 @@ import xarray as xr
 
 from formcheck.dataset import INDIVIDUAL
 from formcheck.events import GaitEvent
-from formcheck.metrics import knee_flexion_deg
+from formcheck.metrics import STATUS_WORDS, knee_flexion_deg
 from formcheck.view import ViewInfo
 
 LEFT_HEX = "#ff8c00"
@@ -300,10 +300,12 @@ def _metrics_table(metrics: Mapping[str, Mapping[str, Any]]) -> str:
             return "-" if v is None else f"{v:.1f}"
 
         unc = f" &plusmn; {m['uncertainty']:.1f}" if m.get("uncertainty") is not None else ""
+        status = str(m.get("status", ""))
         rows.append(
             f"<tr><td>{_e(name)}</td><td>{fmt(m.get('value'))}{unc} {_e(m.get('unit', ''))}</td>"
             f"<td>{fmt(m.get('left'))}</td><td>{fmt(m.get('right'))}</td><td>{m.get('n_strides', 0)}</td>"
-            f"<td>{_e(m.get('status', ''))}</td><td class='muted'>{_e(m.get('reason', ''))}</td></tr>"
+            f"<td title='{_e(status)}'>{_e(STATUS_WORDS.get(status, status))}</td>"
+            f"<td class='muted'>{_e(m.get('reason', ''))}</td></tr>"
         )
     return (
         "<table><tr><th>metric</th><th>value</th><th>left</th><th>right</th><th>n</th>"

@@ -34,6 +34,13 @@ from formcheck.view import ViewInfo, estimate_facing
 
 Status = Literal["ok", "low_confidence", "not_applicable"]
 
+STATUS_WORDS: dict[str, str] = {
+    "ok": "measured",
+    "low_confidence": "approximate",
+    "not_applicable": "not measured",
+}
+"""The words every front end (app, CLI, HTML report, squad page) shows for a status."""
+
 MIN_STEPS = 10
 """Steps (five strides of two steps) a metric needs for status ok.
 

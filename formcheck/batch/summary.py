@@ -17,6 +17,7 @@ import io
 import math
 from collections.abc import Sequence
 
+from formcheck.metrics import STATUS_WORDS
 from formcheck.store.access import FailureRecord, RosterEntry
 from formcheck.store.history import MetricValue, SessionSummary, history_rows
 
@@ -137,7 +138,7 @@ def _metric_td(m: MetricValue | None) -> str:
     classes = [m.level] if m.level else []
     if m.status == "low_confidence":
         classes.append("low")
-    title = f"{m.status}{'; flagged ' + m.level if m.level else ''}"
+    title = f"{STATUS_WORDS.get(m.status, m.status)}{'; flagged ' + m.level if m.level else ''}"
     cls = f' class="{" ".join(classes)}"' if classes else ""
     return f'<td{cls} title="{html.escape(title)}">{html.escape(_value_text(m))}</td>'
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from formcheck.findings import Band, MetricRule, RuleContext, Rules, adapted_band
+from formcheck.metrics import STATUS_WORDS
 
 Level = Literal["good", "watch", "act"]
 DEFAULT_MAX_UPLOAD_MB = 500
@@ -31,11 +32,7 @@ LEVEL_TEXT: Mapping[str, str] = {
     "watch": "watch",
     "act": "work on this",
 }
-STATUS_TEXT: Mapping[str, str] = {
-    "ok": "measured",
-    "low_confidence": "approximate",
-    "not_applicable": "not measured",
-}
+STATUS_TEXT: Mapping[str, str] = STATUS_WORDS
 SAMPLE_DESCRIPTIONS: Mapping[str, str] = {
     "side_overstride": "Side view: a runner who overstrides",
     "side_normal": "Side view: a runner with typical form",

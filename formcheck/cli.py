@@ -42,6 +42,26 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from formcheck import __version__
+
+        typer.echo(f"formcheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Analyse running form from video: foot strikes, cadence, overstride, knee valgus."""
+
+
 def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 

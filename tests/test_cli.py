@@ -127,6 +127,13 @@ def test_batch_refuses_a_video_or_a_binary_file_as_its_manifest(tmp_path: Path) 
     assert proc.returncode == 2 and "looks like centimetres" in proc.stderr, proc.stderr
 
 
+def test_version() -> None:
+    from formcheck import __version__
+
+    proc = _run("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"formcheck {__version__}", proc
+
+
 def test_a_folder_is_not_called_missing(tmp_path: Path) -> None:
     proc = _run("analyze", str(tmp_path), "--quiet")
     assert proc.returncode == 2

@@ -11,7 +11,7 @@ metrics carry ``left``/``right`` means and a companion metric
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from typing import Any, Literal
@@ -1189,3 +1189,35 @@ def one_camera_side(metric: Metric) -> Metric:
     if metric.status == "not_applicable":
         return metric
     return replace(metric, status="low_confidence", reason=ONE_SIDE_REASON)
+
+
+def doubt_view(metrics: Mapping[str, Metric], reason: str) -> dict[str, Metric]:
+    """Mark every view-specific measured metric low confidence, with the reason.
+
+    Used when the user chose a view that a confident detection contradicts
+    (:func:`formcheck.view.override_note`): the values are kept, but none is
+    ``ok``, so a finding from them says it is unsure. Cadence does not depend
+    on the view and is left as it is.
+
+    Parameters
+    ----------
+    metrics : mapping of str to Metric
+        Metrics by name.
+    reason : str
+        Why the view is in doubt.
+
+    Returns
+    -------
+    dict of str to Metric
+        The metrics, those of :data:`SIDE_METRICS` and :data:`FRONTAL_METRICS`
+        (and their asymmetries) that are not ``not_applicable`` marked
+        ``low_confidence`` with ``reason`` added.
+    """
+    viewed = {*SIDE_METRICS, *FRONTAL_METRICS}
+    out = {}
+    for name, m in metrics.items():
+        if name.removesuffix("_asymmetry_pct") in viewed and m.status != "not_applicable":
+            why = "; ".join(r for r in (m.reason, reason) if r and r not in m.reason.split("; "))
+            m = replace(m, status="low_confidence", reason=why or reason)
+        out[name] = m
+    return out

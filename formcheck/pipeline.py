@@ -717,7 +717,7 @@ def analyze_tracks(
     """
     from formcheck.cleaning import clean_tracks
     from formcheck.events import detect_events
-    from formcheck.metrics import compute_metrics
+    from formcheck.metrics import compute_metrics, doubt_view
     from formcheck.view import detect_view, override_note, resolve_view
 
     options = options or AnalysisOptions()
@@ -741,6 +741,8 @@ def analyze_tracks(
     release_free_memory()
     check_timing(visible, tracks, metrics, video)
     doubt = override_note(detected, options.view)
+    if doubt:
+        metrics = doubt_view(metrics, doubt)
     notes = [*input_notes(video), *notes, *tracking_notes(visible), *([doubt] if doubt else [])]
     video = {**video, "warnings": notes}
     return Analysis(

@@ -101,6 +101,15 @@ def test_a_chosen_view_the_clip_contradicts_gets_a_note() -> None:
     assert override_note(side, "side") is None  # they agree
     unsure = ViewInfo("rear", None, "treadmill", 0.3, "unsure")
     assert override_note(unsure, "side") is None
-    # The note reaches the report's notes through the pipeline.
-    assert note in analyze_tracks(ds, {}, AnalysisOptions(view="side")).video["warnings"]
-    assert not analyze_tracks(ds, {}, AnalysisOptions()).video["warnings"]
+    # The note reaches the report's notes through the pipeline, and no metric of the
+    # contradicted view is 'ok' (cadence does not depend on the view).
+    forced = analyze_tracks(ds, {}, AnalysisOptions(view="side"))
+    assert note in forced.video["warnings"]
+    measured = [m for n, m in forced.metrics.items() if m.status != "not_applicable"]
+    assert any(m.name == "knee_flexion_midstance_deg" for m in measured)
+    for m in measured:
+        if m.name != "cadence_spm":
+            assert m.status == "low_confidence" and note in m.reason, (m.name, m.reason)
+    auto = analyze_tracks(ds, {}, AnalysisOptions())
+    assert not auto.video["warnings"]
+    assert auto.metrics["knee_valgus_fppa_deg"].reason.count(note) == 0

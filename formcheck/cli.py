@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -28,6 +28,9 @@ from rich.table import Table
 from formcheck.errors import FormcheckError
 from formcheck.io.video import VideoLimits
 from formcheck.settings import check_runner_inputs
+
+if TYPE_CHECKING:
+    from formcheck.pipeline import AnalysisOptions
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
@@ -248,15 +251,11 @@ def analyze(
 ) -> None:
     """Analyse a clip (or a side and a rear clip of one run) and write the report to --out."""
     from formcheck.pipeline import AnalysisOptions
-    from formcheck.pipeline import analyze as run_analysis
 
     views = _views_for(view, len(videos))
     limits = _limits(max_size_mb, max_duration, max_resolution)
-    check_runner_inputs(height, speed)
-    _prepare_out(out)
-    analyses = []
-    for clip, clip_view in zip(videos, views, strict=True):
-        options = AnalysisOptions(
+    options = [
+        AnalysisOptions(
             model_path=str(model) if model else None,
             view=clip_view,  # type: ignore[arg-type]
             capture_fps=capture_fps,
@@ -265,8 +264,22 @@ def analyze(
             limits=limits,
             workers=workers,
         )
+        for clip_view in views
+    ]
+    with _out_folder(out):
+        _analyze_into(out, videos, options, quiet)
+
+
+def _analyze_into(
+    out: Path, videos: list[Path], options: list[AnalysisOptions], quiet: bool
+) -> None:
+    """Analyse each clip with its options and write the (combined) report to ``out``."""
+    from formcheck.pipeline import analyze as run_analysis
+
+    analyses = []
+    for clip, clip_options in zip(videos, options, strict=True):
         with _progress(quiet, f"pose {clip.name}") as update:
-            analyses.append(run_analysis(clip, options, on_progress=update))
+            analyses.append(run_analysis(clip, clip_options, on_progress=update))
     # Imported after pose: the report's libraries need not sit beside the landmarkers.
     from formcheck.io.outputs import write_session
     from formcheck.session import make_session, session_labels
@@ -276,6 +289,19 @@ def analyze(
     report = write_session(session, out, video_paths=paths)
     if not quiet:
         _print_summary(report, out)
+
+
+@contextmanager
+def _out_folder(out: Path) -> Iterator[None]:
+    """The output folder, made before any work; removed again if the run fails and left it empty."""
+    created = not out.exists()
+    _prepare_out(out)
+    try:
+        yield
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
 
 
 def _prepare_out(out: Path) -> None:

@@ -506,7 +506,9 @@ def _print_batch_summary(summary: Any) -> None:
         f"{summary.sessions_failed} failed"
     )
     for source, message in summary.errors:
-        console.print(f"[red]failed[/] {escape(f'{source}: {message}')}", soft_wrap=True)
+        # Input problems already start with their source (the squad page shows them alone).
+        text = message if message.startswith(f"{source}:") else f"{source}: {message}"
+        console.print(f"[red]failed[/] {escape(text)}", soft_wrap=True)
     console.print(escape(f"squad summary: {summary.squad_html} and {summary.squad_csv.name}"))
     console.print(escape(f"database: {summary.db_url}"))
 

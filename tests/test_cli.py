@@ -127,6 +127,29 @@ def test_batch_refuses_a_video_or_a_binary_file_as_its_manifest(tmp_path: Path) 
     assert proc.returncode == 2 and "looks like centimetres" in proc.stderr, proc.stderr
 
 
+def test_batch_summary_names_each_failure_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from types import SimpleNamespace
+
+    from formcheck.cli import _print_batch_summary
+
+    summary = SimpleNamespace(
+        videos_done=1, videos_failed=2, videos_skipped=0, sessions_done=1, sessions_skipped=0,
+        sessions_failed=0, squad_html=tmp_path / "squad.html", squad_csv=tmp_path / "squad.csv",
+        db_url="sqlite:///x.db",
+        errors=[
+            ("a/side.mp4", "a/side.mp4: no date folder above the clip [see README]"),
+            ("b/2025-01-02/rear.mp4", "cannot decode rear.mp4"),
+        ],
+    )
+    _print_batch_summary(summary)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "failed a/side.mp4: no date folder above the clip [see README]" in out, out
+    assert out.count("a/side.mp4") == 1, out
+    assert "failed b/2025-01-02/rear.mp4: cannot decode rear.mp4" in out, out
+
+
 def test_version() -> None:
     from formcheck import __version__
 

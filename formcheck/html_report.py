@@ -258,6 +258,22 @@ def _guidance_list(items: Sequence[Mapping[str, Any]]) -> str:
     return "<ul>" + "".join(lis) + "</ul>"
 
 
+def image_mime(data: bytes) -> str:
+    """MIME type of PNG or JPEG bytes, from their signature.
+
+    Parameters
+    ----------
+    data : bytes
+        Image file content.
+
+    Returns
+    -------
+    str
+        ``"image/jpeg"`` for JPEG bytes, else ``"image/png"``.
+    """
+    return "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
+
+
 def _finding_card(f: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
     side = f" &middot; {_e(f['side'])} side" if f.get("side") in ("left", "right") else (
         " &middot; both sides" if f.get("side") == "both" else ""
@@ -272,7 +288,7 @@ def _finding_card(f: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
             continue
         foot = f", {fr['foot']} foot" if fr.get("foot") else ""
         figs.append(
-            f'<figure><img alt="frame {fr["frame"]}" src="{data_uri(data, "image/png")}">'
+            f'<figure><img alt="frame {fr["frame"]}" src="{data_uri(data, image_mime(data))}">'
             f"<figcaption>Frame {fr['frame']} ({fr['time_s']:.2f} s{_e(foot)}): "
             f"{fr['value']:.1f} {_e(fr['unit'])}, {_e(fr['band'])}</figcaption></figure>"
         )
@@ -328,7 +344,9 @@ def render_html(
     report : mapping
         The report dict (:func:`formcheck.report.build_report`), with ``findings``.
     images : mapping of str to bytes, optional
-        PNG bytes by the ``image`` path each flagged frame names (``images/...``).
+        PNG or JPEG bytes by the ``image`` path each flagged frame names
+        (``images/...``; :func:`formcheck.io.exports.web_images` makes the
+        smaller JPEGs).
     plots : mapping of str to str, optional
         Section title -> inline ``<svg>`` markup.
     video : bytes, optional

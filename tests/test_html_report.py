@@ -58,6 +58,24 @@ def test_render_html_is_self_contained_and_escaped():
     assert not re.search(r'(src|href)="(https?:)?//', text)
 
 
+def test_flagged_frames_are_embedded_as_small_jpegs():
+    """A camera frame as PNG is about 1 MB; the report embeds a JPEG some times smaller."""
+    import numpy as np
+
+    from formcheck.io.exports import encode_png, web_images
+
+    rng = np.random.default_rng(0)
+    smooth = np.linspace(0, 255, 640 * 360 * 3).reshape(360, 640, 3)
+    frame = np.clip(smooth + rng.normal(0, 12, smooth.shape), 0, 255).astype(np.uint8)
+    rel = "images/frame_00012_overstride_pct_leg.png"
+    png = encode_png(frame)
+    jpeg = web_images({rel: png, "images/broken.png": b"not an image"})
+    assert jpeg[rel][:3] == b"\xff\xd8\xff" and len(jpeg[rel]) * 3 < len(png)
+    assert jpeg["images/broken.png"] == b"not an image"  # kept as it is
+    text = render_html(_report(), images={rel: jpeg[rel]})
+    assert "data:image/jpeg;base64," in text and "data:image/png" not in text
+
+
 def test_clip_limits_are_shown_in_the_report():
     report = _report()
     plain = render_html(report)

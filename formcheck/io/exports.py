@@ -83,6 +83,40 @@ def encode_png(image: np.ndarray) -> bytes:
     return bytes(buf)
 
 
+WEB_JPEG_QUALITY = 85
+"""JPEG quality of the flagged frames embedded in report.html."""
+
+
+def web_images(images: Mapping[str, bytes], quality: int = WEB_JPEG_QUALITY) -> dict[str, bytes]:
+    """JPEG copies of the flagged-frame PNGs, for embedding in the HTML report.
+
+    A camera frame as PNG takes about 1 MB (720x1280), so a dozen of them made
+    a 12 s clip's report.html 19 MB; as JPEG at quality 85 each is some ten
+    times smaller and looks the same on screen. The PNGs on disk stay lossless.
+
+    Parameters
+    ----------
+    images : mapping of str to bytes
+        PNG bytes by relative path.
+    quality : int
+        JPEG quality (1-100).
+
+    Returns
+    -------
+    dict of str to bytes
+        JPEG bytes by the same paths (an image that does not decode is kept as it is).
+    """
+    out = {}
+    for rel, data in images.items():
+        img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+        out[rel] = data
+        if img is not None:
+            ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+            if ok:
+                out[rel] = bytes(buf)
+    return out
+
+
 def per_stride_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per per-stride value of every metric, with its band level.
 

@@ -21,6 +21,7 @@ from formcheck.io.exports import (
     remove_stale_images,
     render_video_and_frames,
     report_plots,
+    web_images,
     write_html,
     write_per_stride_csv,
 )
@@ -105,7 +106,7 @@ def write_analysis(
     embed = video_file.is_file() and video_file.stat().st_size <= MAX_EMBEDDED_VIDEO_BYTES
     html = render_html(
         report,
-        images=images,
+        images=web_images(images),
         plots=report_plots(analysis, report),
         video=video_file.read_bytes() if embed else None,
         video_href=None if embed else VIDEO_FILE,
@@ -189,7 +190,7 @@ def write_session(
     primary_video = out / session.primary_label / VIDEO_FILE
     html = render_html(
         report,
-        images=images,
+        images=web_images(images),
         plots=report_plots(session.primary, report),
         video=None,
         video_href=f"{session.primary_label}/{VIDEO_FILE}" if primary_video.is_file() else None,

@@ -84,7 +84,7 @@ def _progress(quiet: bool, label: str) -> Iterator[Callable[[int, int], None] | 
         console=_stderr(),
         transient=True,
     )
-    task = progress.add_task(label, total=None)
+    task = progress.add_task(escape(label), total=None)
 
     def update(done: int, total: int) -> None:
         progress.update(task, completed=done, total=max(total, done) if total else None)
@@ -109,14 +109,14 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
     console.print(f"view: {report['view']}{facing} ({report['setting']})")
     metrics = report.get("metrics", {})
     if metrics:
-        from formcheck.metrics import STATUS_WORDS  # the words every front end shows
+        from formcheck.settings import STATUS_WORDS  # the words every front end shows
 
         table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD)
         combined = "views" in report
         # Values, sides and statuses stay whole on a narrow terminal; a long metric
         # name folds onto a second line rather than losing its end. Why a metric
         # is not ok is listed below the table.
-        table.add_column("metric", overflow="fold")
+        table.add_column("metric", overflow="fold", min_width=20)
         table.add_column("value", no_wrap=True)
         for col in ("left", "right", "status", *(["from"] if combined else [])):
             table.add_column(col, no_wrap=True)
@@ -294,20 +294,27 @@ def _analyze_into(
 @contextmanager
 def _out_folder(out: Path) -> Iterator[None]:
     """The output folder, made before any work; removed again if the run fails and left it empty."""
-    created = not out.exists()
+    made = [p for p in (out, *out.parents) if not p.exists()]  # innermost first
     _prepare_out(out)
     try:
         yield
     except BaseException:
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
+        for folder in made:
+            if not folder.is_dir() or any(folder.iterdir()):
+                break
+            folder.rmdir()
         raise
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that is an existing file."""
+    if out.exists() and not out.is_dir():
+        raise FormcheckError(f"--out {out} is a file, not a folder: give a folder name.")
 
 
 def _prepare_out(out: Path) -> None:
     """Create the output folder before any work, or say plainly why it cannot be one."""
-    if out.exists() and not out.is_dir():
-        raise FormcheckError(f"--out {out} is a file, not a folder: give a folder name.")
+    _check_out(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -443,7 +450,7 @@ def batch(
     if address and engine != "ray":
         raise FormcheckError("--address is for --engine ray")
     check_runner_inputs(height, speed)
-    _prepare_out(out)
+    _check_out(out)  # the batch makes the folder once its input has been read
     config = BatchConfig(
         input=source,
         out=out,

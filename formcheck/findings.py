@@ -447,7 +447,7 @@ class Observation:
         Probability (0-1) that the true mean of the judged side(s) lies
         outside the good band, from the stride-to-stride spread (one-sided
         Student t; see :func:`band_evidence`). 0.5 for a mean on the band's
-        edge; 1 when the spread is unknown.
+        edge or a single stride; 1 for a whole-clip value without strides.
     side_named : bool
         False when ``side`` is one leg that cannot be told reliably (the
         rule's ``name_side = false``: side-view metrics, where the far leg is
@@ -513,7 +513,9 @@ class Observation:
         if self.side in ("left", "right") and not self.side_named:
             other = "left" if self.side == "right" else "right"
             out, ok = getattr(self, self.side), getattr(self, other)
-            values = f"{self.side} {_num(out)}, {other} {_num(ok)}"
+            values = f"{self.side} {_num(out)}"
+            if ok is not None:
+                values += f", {other} {_num(ok)}"
             return (
                 f"{self.label}: {_num(self.value)}{unc} {self.unit} on one leg ({values}; "
                 f"{ONE_CAMERA_LEG}) {band}"
@@ -1117,6 +1119,11 @@ def observe(
             for s, v in (("left", metric.left), ("right", metric.right))
             if v is not None and math.isfinite(v)
         }
+        # A leg seen in one stride only cannot be judged beside a leg seen in several:
+        # it would otherwise veto (or name) a finding the other leg's strides support.
+        counts = {side_: len(_rows(metric, side_)) for side_ in sides}
+        if max(counts.values(), default=0) >= 2:
+            sides = {side_: v for side_, v in sides.items() if counts[side_] != 1}
     if sides:
         levels = {s: band.level(v) for s, v in sides.items()}
         out = [s for s, lv in levels.items() if lv != "good"]
@@ -1161,7 +1168,7 @@ def observe(
         n_outside=n_outside,
         n_judged=len(judged),
         evidence=evidence,
-        side_named=rule.name_side,
+        side_named=rule.name_side or side not in ("left", "right"),
     )
 
 

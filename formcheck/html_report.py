@@ -20,7 +20,8 @@ import xarray as xr
 
 from formcheck.dataset import INDIVIDUAL
 from formcheck.events import GaitEvent
-from formcheck.metrics import STATUS_WORDS, knee_flexion_deg
+from formcheck.metrics import knee_flexion_deg
+from formcheck.settings import STATUS_WORDS
 from formcheck.view import ViewInfo
 
 LEFT_HEX = "#ff8c00"

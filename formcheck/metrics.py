@@ -34,19 +34,12 @@ from formcheck.view import ViewInfo, estimate_facing
 
 Status = Literal["ok", "low_confidence", "not_applicable"]
 
-STATUS_WORDS: dict[str, str] = {
-    "ok": "measured",
-    "low_confidence": "approximate",
-    "not_applicable": "not measured",
-}
-"""The words every front end (app, CLI, HTML report, squad page) shows for a status."""
-
 MIN_STEPS = 10
 """Steps (five strides of two steps) a metric needs for status ok.
 
 Fewer per-step values, or fewer contact-to-contact intervals for the
 cadence, make it low-confidence: the mean of a handful of steps moves with
-each one's pose error, and METRICS.md asks for 10 s or more of steady
+each one's pose error, and docs/METRICS.md asks for 10 s or more of steady
 running (about 28 steps at 170 steps/min).
 """
 MIN_FPS_CONTACT = 24.0
@@ -1130,7 +1123,7 @@ def compute_metrics(
     Returns
     -------
     dict of str to Metric
-        Every metric name of ``METRICS.md`` that formcheck knows, including
+        Every metric name of ``docs/METRICS.md`` that formcheck knows, including
         ``<name>_asymmetry_pct`` for bilateral metrics; metrics the view
         cannot give are ``not_applicable`` with a reason.
     """
@@ -1159,7 +1152,7 @@ def compute_metrics(
 ONE_SIDE_REASON = (
     "seen from one side, the far leg is partly hidden and the pose model places it less "
     "well, so a left-right difference from one side camera is a hint, not a measurement "
-    "(perfectly symmetric synthetic runners read differences of 3 % to 200 % here)"
+    "(perfectly symmetric synthetic runners read up to 150 % here, more where a value is near zero)"
 )
 """Why side-view asymmetries are never ``ok`` (docs/metrics-methods.md)."""
 
@@ -1171,8 +1164,8 @@ def one_camera_side(metric: Metric) -> Metric:
     pose model's far-leg points are less accurate, so the two sides' values
     differ by the model's near/far error as well as by the runner. On the
     synthetic side clips, whose runners are symmetric, the asymmetries that
-    passed every other check read 3-150 % (200 %, the largest possible, on
-    the bundled side sample).
+    passed every other check read 3-150 % (up to 200 %, the largest
+    possible, where one side's value is near zero).
 
     Parameters
     ----------
@@ -1217,7 +1210,7 @@ def doubt_view(metrics: Mapping[str, Metric], reason: str) -> dict[str, Metric]:
     out = {}
     for name, m in metrics.items():
         if name.removesuffix("_asymmetry_pct") in viewed and m.status != "not_applicable":
-            why = "; ".join(r for r in (m.reason, reason) if r and r not in m.reason.split("; "))
-            m = replace(m, status="low_confidence", reason=why or reason)
+            why = m.reason if reason in m.reason else "; ".join(r for r in (m.reason, reason) if r)
+            m = replace(m, status="low_confidence", reason=why)
         out[name] = m
     return out

@@ -10,9 +10,16 @@ without them (about 140 MB less at its peak, see :mod:`formcheck.pipeline`);
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from formcheck.errors import FormcheckError
+
+STATUS_WORDS: Mapping[str, str] = MappingProxyType(
+    {"ok": "measured", "low_confidence": "approximate", "not_applicable": "not measured"}
+)
+"""The words every front end (app, CLI, HTML report, squad page) shows for a metric status."""
 
 CADENCE_RANGE_SPM = (120.0, 230.0)
 """Plausible running cadence (steps/min); outside it the clip timing is suspect."""

@@ -105,11 +105,13 @@ def test_usage_mistakes_are_usage_errors_not_failures(args: tuple[str, ...], nee
     ],
 )
 def test_impossible_inputs_are_refused_before_any_work(
-    extra: tuple[str, ...], needle: str
+    extra: tuple[str, ...], needle: str, tmp_path: Path
 ) -> None:
     """A height in cm, a negative or NaN speed, a file as --out: one clear line and exit 2."""
-    proc = _run("analyze", "sample_videos/side_normal.mp4", "--quiet", *extra)
+    out = ("--out", str(tmp_path / "a" / "b")) if "--out" not in extra else ()
+    proc = _run("analyze", "sample_videos/side_normal.mp4", "--quiet", *out, *extra)
     assert proc.returncode == 2, proc.stderr
+    assert not (tmp_path / "a").exists()  # refused before any folder was made
     assert needle in proc.stderr, proc.stderr
     assert "unexpected failure" not in proc.stderr and "Traceback" not in proc.stderr
 
@@ -118,6 +120,7 @@ def test_batch_refuses_a_video_or_a_binary_file_as_its_manifest(tmp_path: Path) 
     proc = _run("batch", "sample_videos/side_normal.mp4", "--out", str(tmp_path / "o"))
     assert proc.returncode == 2
     assert "is a video" in proc.stderr and "formcheck analyze" in proc.stderr, proc.stderr
+    assert not (tmp_path / "o").exists()  # nothing made in --out for an input it cannot read
     binary = tmp_path / "squad.csv"
     binary.write_bytes(bytes(range(128, 256)))
     proc = _run("batch", str(binary), "--out", str(tmp_path / "o"))
@@ -164,9 +167,11 @@ def test_a_folder_is_not_called_missing(tmp_path: Path) -> None:
 
 
 def test_summary_keeps_values_whole_and_lists_reasons_once(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from formcheck.cli import _print_summary
+
+    monkeypatch.setenv("COLUMNS", "80")
 
     why = "only 8 steps measured (4 strides; 10 needed): film at least 10 s of steady running"
     metrics = {

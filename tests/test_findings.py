@@ -177,12 +177,18 @@ def test_a_side_view_finding_on_one_leg_does_not_name_the_leg(rules):
     assert f.frames and all(fr.foot == "right" for fr in f.frames)
     d = f.to_dict()
     assert d["side"] is None and d["observations"][0]["side_named"] is False
+    # With the other leg unmeasured, the sentence gives the one value it has.
+    alone = strides({"right": [22, 21, 23, 22]})
+    ms = {"overstride_pct_leg": metric("overstride_pct_leg", 22.0, right=22.0, rows=alone)}
+    (f,) = evaluate(ms, rules)
+    assert "on one leg (right 22;" in f.summary and "left -" not in f.summary, f.summary
     # Both legs out of band is still said as such.
     both = strides({"left": [20, 21, 19, 20], "right": [22, 21, 23, 22]})
     ms = {"overstride_pct_leg": metric("overstride_pct_leg", 21.0, left=20.0, right=22.0,
                                        rows=both)}
     (f,) = evaluate(ms, rules)
     assert f.side == "both" and "left 20, right 22" in f.summary
+    assert f.observations[0].side_named  # 'both' is said as such: nothing left unnamed
 
 
 def test_name_side_must_be_a_boolean():
@@ -261,6 +267,15 @@ def test_one_stride_alone_is_never_a_finding(rules):
     ms = {"knee_flexion_midstance_deg": metric("knee_flexion_midstance_deg", 39.2, left=20.0,
                                                right=44.0, rows=rows)}
     assert evaluate(ms, rules) == ()
+    # One stride on the other leg neither vetoes nor names a finding its six strides support
+    # (both legs out of band: the single stride used to count as the weaker leg's evidence).
+    for lone in (22.0, 44.0):
+        rows = strides({"left": [20.0, 21.0, 19.0, 20.0, 20.5, 19.5], "right": [lone]})
+        ms = {"knee_flexion_midstance_deg": metric(
+            "knee_flexion_midstance_deg", 20.2, left=20.0, right=lone, rows=rows)}
+        (f,) = evaluate(ms, rules)
+        obs = f.observations[0]
+        assert obs.side == "left" and obs.n_judged == 6, (lone, obs)
     # ...while two consistent strides that far out are.
     rows = strides({"left": [20.0, 21.0], "right": [44.0, 45.0, 43.0, 44.0]})
     ms = {"knee_flexion_midstance_deg": metric("knee_flexion_midstance_deg", 38.8, left=20.5,

@@ -519,11 +519,11 @@ def test_interrupt_is_one_line_and_exit_130(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(pipeline, "run_pose", interrupted)
-    out = tmp_path / "o"
+    out = tmp_path / "p" / "o"
     run = _in_process(["analyze", str(corpus["variable_frame_rate"]), "--out", str(out)], out)
     assert run.code == EXIT_INTERRUPTED
     assert run.lines == ["interrupted; nothing half-written was kept."]
-    assert not out.exists()
+    assert not (tmp_path / "p").exists()  # nor the parent folder --out needed
 
 
 # ---------------------------------------------------------------- damaged output folders

@@ -87,15 +87,16 @@ def test_combined_report_names_every_clips_notes_and_questions_a_mismatch(pair, 
         video={**other.video, "warnings": ["the view was set to side, but ..."]},
         metrics={**other.metrics, "cadence_spm": replace(cad, value=cad.value + 20.0)},
     )
-    report = build_session_report(make_session([side, other, rear]))
+    # The bundled side and rear samples are two different synthetic runs (155 and 170 spm):
+    # give the rear clip the side clip's cadence, so only the +20 can raise the question.
+    same = replace(rear, metrics={**rear.metrics, "cadence_spm": replace(
+        rear.metrics["cadence_spm"], value=cad.value + 3.0)})
+    report = build_session_report(make_session([side, other, same]))
     notes = report["video"]["warnings"]
     assert any(n.startswith("side_2 (") and "the view was set to side" in n for n in notes), notes
     assert any("2 side-view clips" in n and "measured it best" in n for n in notes), notes
     assert any("cadences differ" in n and "analyse them separately" in n for n in notes), notes
-    # The same run seen from the side and from behind raises neither question (the bundled
-    # side and rear samples are two different synthetic runs, 155 and 170 spm: align them).
-    same = replace(rear, metrics={**rear.metrics, "cadence_spm": replace(
-        rear.metrics["cadence_spm"], value=cad.value + 3.0)})
+    # The same run seen from the side and from behind raises neither question.
     quiet = build_session_report(make_session([side, same]))["video"]["warnings"]
     assert not any("cadences differ" in n or "-view clips" in n for n in quiet), quiet
 

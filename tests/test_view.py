@@ -110,6 +110,15 @@ def test_a_chosen_view_the_clip_contradicts_gets_a_note() -> None:
     for m in measured:
         if m.name != "cadence_spm":
             assert m.status == "low_confidence" and note in m.reason, (m.name, m.reason)
+    # Earlier reasons are kept (a side-view asymmetry's own), and a second call adds nothing.
+    from formcheck.metrics import ONE_SIDE_REASON, doubt_view
+
+    asym = [m for m in measured if m.name.endswith("_asymmetry_pct")]
+    assert asym and all(ONE_SIDE_REASON in m.reason for m in asym), [m.reason for m in asym]
+    again = doubt_view(forced.metrics, note)
+    assert all(again[n].reason.count(note) <= 1 for n in again)
+    assert {n: m.reason for n, m in again.items()} == {
+        n: m.reason for n, m in forced.metrics.items()}
     auto = analyze_tracks(ds, {}, AnalysisOptions())
     assert not auto.video["warnings"]
     assert auto.metrics["knee_valgus_fppa_deg"].reason.count(note) == 0

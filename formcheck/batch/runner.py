@@ -397,11 +397,12 @@ def run_batch(config: BatchConfig, on_progress: ProgressFn | None = None) -> Bat
     """
     out = config.out.resolve()
     url = config.db_url or default_url(out)
+    # The input is read before anything is made in --out, so a wrong input leaves nothing.
+    clips, problems = discover(config)
     with batch_lock(out):
         remove_stale_temp(out / ATHLETES_DIR)
         store = open_store(url)
         try:
-            clips, problems = discover(config)
             the_plan = plan(group_sessions(clips), store, out, config.model_path)
             recorder = _Recorder(
                 store=store,

@@ -17,7 +17,7 @@ import io
 import math
 from collections.abc import Sequence
 
-from formcheck.metrics import STATUS_WORDS
+from formcheck.settings import STATUS_WORDS
 from formcheck.store.access import FailureRecord, RosterEntry
 from formcheck.store.history import MetricValue, SessionSummary, history_rows
 

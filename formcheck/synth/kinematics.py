@@ -780,7 +780,7 @@ def fppa_deg(
     side: Side,
     view: Literal["rear", "front"] = "rear",
 ) -> np.ndarray:
-    """Frontal-plane projection angle from rear- or front-view pixels (METRICS.md).
+    """Frontal-plane projection angle from rear- or front-view pixels (docs/METRICS.md).
 
     ``180 - interior hip-knee-ankle angle``, positive when the knee lies medial
     to the hip-ankle line. In a rear view the runner's left leg is on the
@@ -819,7 +819,7 @@ def knee_flexion_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np
 
 
 def shank_angle_deg(knee: np.ndarray, ankle: np.ndarray, direction: int) -> np.ndarray:
-    """Angle of knee->ankle from image vertical, + when the ankle is ahead (METRICS.md).
+    """Angle of knee->ankle from image vertical, + when the ankle is ahead (docs/METRICS.md).
 
     Parameters
     ----------

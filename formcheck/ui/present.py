@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from formcheck.findings import Band, MetricRule, RuleContext, Rules, adapted_band
-from formcheck.metrics import STATUS_WORDS
+from formcheck.settings import STATUS_WORDS
 
 Level = Literal["good", "watch", "act"]
 DEFAULT_MAX_UPLOAD_MB = 500

@@ -95,6 +95,12 @@ def test_history_rows_compare_with_the_last_session_that_measured_it():
         (10, "trunk_lean_deg", "no clear change"),
         (20, "cadence_spm", "increase"),
     ]
+    # A metric not measured in a later session, nor before it, is 'not comparable', not a
+    # 'first session' (a coach read that as a new measurement).
+    later = history_rows([*sessions, _summary(25, vertical_oscillation_cm=(None, None,
+                                                                          "not_applicable"))])
+    assert (later[-1].metric, later[-1].change.verdict) == ("vertical_oscillation_cm",
+                                                            "not comparable")
     side_by_side = compare_sessions(sessions[1], sessions[0])
     assert [(n, c.verdict) for n, _, _, c in side_by_side] == [
         ("cadence_spm", "increase"), ("trunk_lean_deg", "not comparable")]

@@ -215,8 +215,15 @@ def history_rows(sessions: Sequence[SessionSummary]) -> list[HistoryRow]:
     """
     rows: list[HistoryRow] = []
     last: dict[str, MetricValue] = {}
-    for s in sorted(sessions, key=lambda s: s.date):
+    for k, s in enumerate(sorted(sessions, key=lambda s: s.date)):
         for name, m in s.metrics.items():
+            measured = m.value is not None and m.status in COMPARABLE_STATUS
+            previous = last.get(name)
+            change = (
+                Change(None, None, "not comparable")
+                if k > 0 and previous is None and not measured  # nothing to compare, either side
+                else compare(previous, m)
+            )
             rows.append(
                 HistoryRow(
                     date=s.date,
@@ -226,10 +233,10 @@ def history_rows(sessions: Sequence[SessionSummary]) -> list[HistoryRow]:
                     unit=m.unit,
                     status=m.status,
                     level=m.level,
-                    change=compare(last.get(name), m),
+                    change=change,
                 )
             )
-            if m.value is not None and m.status in COMPARABLE_STATUS:
+            if measured:
                 last[name] = m
     return rows
 

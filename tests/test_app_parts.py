@@ -182,6 +182,19 @@ def test_metric_cards_use_the_findings_bands_and_judge_the_worse_side() -> None:
     assert card.band == "good <= 8 % leg length"
     assert card.level == "watch"
     assert card.sides == "L 2.0 / R 12.0"
+    # ...so the card's headline is that side's value, with its own spread, not the mean.
+    assert card.judged_side == "right" and card.value == "12.0" and card.uncertainty == "-"
+    rows = [{"foot": "right", "value": v} for v in (11.0, 12.0, 13.0)] + [
+        {"foot": "left", "value": v} for v in (1.0, 2.0, 3.0)]
+    spread = metric_card("overstride_pct_leg", {**_metric(7.0, 2.0, 12.0), "per_stride": rows},
+                         rules, ctx)
+    assert spread.value == "12.0" and spread.uncertainty == "2.5"  # t(.975, 2) x 1 / sqrt 3
+    # A valgus right knee beside a varus left one: the mean (1.9) would read as good.
+    fppa = metric_card("knee_valgus_fppa_deg", {**_metric(1.9, -5.8, 9.7), "unit": "deg"},
+                       rules, ctx)
+    assert (fppa.value, fppa.judged_side, fppa.level) == ("9.7", "right", "watch")
+    both_good = metric_card("overstride_pct_leg", _metric(5.0, 4.0, 6.0), rules, ctx)
+    assert both_good.level == "good" and both_good.value == "5.0" and not both_good.judged_side
     assert metric_card("overstride_pct_leg", _metric(5.0, 4.0, 6.0), rules, ctx).level == "good"
     assert metric_card("overstride_pct_leg", _metric(None, status="not_applicable"), rules,
                        ctx).level is None

@@ -243,6 +243,21 @@ def test_roster_latest_history_and_summaries(store):
     assert "<b>Bo</b>" not in html and "&lt;b&gt;Bo&lt;/b&gt;" in html
 
 
+def test_a_flagged_two_sided_metric_shows_its_sides_on_the_pages():
+    """A valgus right knee beside a varus left one averages 1.9 deg: the flagged cell says so."""
+    from dataclasses import replace
+
+    fppa = replace(_mv(1.9, 7.0), level="watch", left=-5.8, right=9.7)
+    quiet = replace(_mv(30.0, 1.0), left=29.0, right=31.0)  # not flagged: mean and spread only
+    page = history_html("Ann", [_summary(1, cadence_spm=(170.0, 1.0)),
+                                SessionSummary(id=2, date=dt.date(2025, 1, 2), folder="/x/2",
+                                               views=("rear",),
+                                               metrics={"knee_valgus_fppa_deg": fppa,
+                                                        "knee_flexion_ic_deg": quiet})])
+    assert "1.9 ± 7.0 (L -5.8, R 9.7)" in page
+    assert "30.0 ± 1.0<" in page and "L 29.0" not in page
+
+
 def test_csv_cells_never_become_formulas(store):
     record_session(store, _record("=HYPERLINK(\"x\")", 1, "f1"))
     table = squad_csv(latest_sessions(store))

@@ -68,7 +68,14 @@ def _value_text(m: MetricValue | None) -> str:
     if m is None or m.value is None or not math.isfinite(m.value):
         return "-"
     unc = f" ± {m.uncertainty:.1f}" if m.uncertainty is not None else ""
-    return f"{m.value:.1f}{unc}"
+    # A flagged two-sided metric shows its sides: its mean can sit inside the band
+    # (a valgus right knee beside a varus left one) while one side is out of it.
+    sides = (
+        f" (L {m.left:.1f}, R {m.right:.1f})"
+        if m.level and m.left is not None and m.right is not None
+        else ""
+    )
+    return f"{m.value:.1f}{unc}{sides}"
 
 
 def squad_columns(latest: Sequence[tuple[RosterEntry, SessionSummary]]) -> list[str]:
@@ -336,7 +343,7 @@ def history_html(athlete: str, sessions: Sequence[SessionSummary]) -> str:
     """
     rows = []
     for r in history_rows(sessions):
-        m = MetricValue(r.value, r.uncertainty, r.unit, r.status, r.level)
+        m = MetricValue(r.value, r.uncertainty, r.unit, r.status, r.level, r.left, r.right)
         verdict_cls = "real" if r.change.is_real else "noise"
         rows.append(
             f"<tr><td>{r.date.isoformat()}</td><td class='name'>{html.escape(r.metric)}</td>"

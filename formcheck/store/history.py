@@ -195,6 +195,8 @@ class HistoryRow:
     status: str
     level: str | None
     change: Change
+    left: float | None = None
+    right: float | None = None
 
 
 def history_rows(sessions: Sequence[SessionSummary]) -> list[HistoryRow]:
@@ -234,6 +236,8 @@ def history_rows(sessions: Sequence[SessionSummary]) -> list[HistoryRow]:
                     status=m.status,
                     level=m.level,
                     change=change,
+                    left=m.left,
+                    right=m.right,
                 )
             )
             if measured:

@@ -16,7 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from formcheck.findings import Band, MetricRule, RuleContext, Rules, adapted_band
+from formcheck.metrics import ci95
 from formcheck.settings import STATUS_WORDS
 
 Level = Literal["good", "watch", "act"]
@@ -254,6 +257,10 @@ class MetricCard:
         Why the status (empty when ok).
     sides : str
         ``L 19.9 / R 32.3`` for bilateral metrics, else empty.
+    judged_side : str
+        For metrics judged per side (``judge = "sides"``): ``"left"`` or
+        ``"right"`` when ``value`` and ``uncertainty`` are that side's (the
+        worse one, as the findings judge it), else empty (the mean of both).
     n_strides : int
         Strides measured.
     source_view : str
@@ -275,6 +282,7 @@ class MetricCard:
     n_strides: int
     source_view: str
     band_note: str
+    judged_side: str = ""
 
     @property
     def is_asymmetry(self) -> bool:
@@ -307,11 +315,18 @@ def metric_card(
     band = metric_band(name, rules, context)
     left, right = metric.get("left"), metric.get("right")
     sides = f"L {fmt(left)} / R {fmt(right)}" if left is not None or right is not None else ""
+    rule = rules.metrics.get(name)
+    judged = worse_side(metric, band) if rule is not None and rule.judge == "sides" else None
+    value, uncertainty = metric.get("value"), metric.get("uncertainty")
+    if judged is not None:  # the mean of a valgus and a varus knee would read as good
+        value = metric.get(judged)
+        values = [r.get("value") for r in metric.get("per_stride") or [] if r.get("foot") == judged]
+        uncertainty = ci95(np.array([v for v in values if v is not None], dtype=float))
     return MetricCard(
         name=name,
         label=metric_label(name, rules),
-        value=fmt(metric.get("value")),
-        uncertainty=fmt(metric.get("uncertainty")),
+        value=fmt(value),
+        uncertainty=fmt(uncertainty),
         unit=unit,
         band=band.describe(unit) if band is not None else "",
         level=metric_level(metric, rules.metrics.get(name), band),
@@ -321,7 +336,38 @@ def metric_card(
         n_strides=int(metric.get("n_strides") or 0),
         source_view=str(metric.get("source_view", "")),
         band_note=band.note if band is not None else "",
+        judged_side=judged or "",
     )
+
+
+def worse_side(metric: Mapping[str, Any], band: Band | None) -> str | None:
+    """The side a per-side judgement rests on: the one furthest outside the band.
+
+    Parameters
+    ----------
+    metric : mapping
+        One bilateral metric of the report (``left``, ``right``).
+    band : Band or None
+        Its adapted band.
+
+    Returns
+    -------
+    str or None
+        ``"left"`` or ``"right"``; None without a band, a usable value on
+        both sides, or when both are inside the good band (the mean then
+        stands for both).
+    """
+    if band is None:
+        return None
+    sides = {
+        s: float(v)
+        for s in ("left", "right")
+        if isinstance(v := metric.get(s), int | float) and math.isfinite(v)
+    }
+    if len(sides) < 2 or all(band.level(v) == "good" for v in sides.values()):
+        return None
+    order: tuple[Level, ...] = ("good", "watch", "act")
+    return max(sides, key=lambda s: (order.index(band.level(sides[s])), abs(band.excess(sides[s]))))
 
 
 def metric_cards(report: Mapping[str, Any], rules: Rules) -> list[MetricCard]:

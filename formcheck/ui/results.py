@@ -303,7 +303,8 @@ def _card(card: MetricCard) -> None:
         if card.band:
             parts.append(f"target: {card.band}")
         if card.sides:
-            parts.append(card.sides)
+            worse = f" (shown: the {card.judged_side} side, the worse)" if card.judged_side else ""
+            parts.append(card.sides + worse)
         if card.n_strides:
             parts.append(f"{card.n_strides} foot strikes")
         st.caption(" · ".join(parts))

@@ -202,6 +202,10 @@ def test_side_and_rear_clips_make_one_report(pose_runs: list[dict]) -> None:
     assert valgus["source_view"] == "rear" and valgus["status"] != "not_applicable"
     page = "\n".join(m.value for m in at.markdown)
     assert "**side.mp4**: side view" in page and "**rear.mp4**: rear view" in page
+    # The report's notes reach the page: the bundled side and rear samples are two
+    # different synthetic runs (155 and 170 spm), and the combined report asks about it.
+    warned = "\n".join(w.value for w in at.warning)
+    assert "cadences differ" in warned and "analyse them separately" in warned, warned
 
     # Each flagged frame comes from the clip its metric was measured in.
     from formcheck.ui.present import flagged_frames

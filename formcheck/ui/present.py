@@ -646,12 +646,33 @@ def clip_summaries(report: Mapping[str, Any], names: Mapping[str, str]) -> list[
     return out
 
 
+def report_notes(report: Mapping[str, Any]) -> tuple[str, ...]:
+    """The notes the report carries about its clip(s), as the HTML report and CLI show them.
+
+    Parameters
+    ----------
+    report : mapping
+        The (combined) report.
+
+    Returns
+    -------
+    tuple of str
+        ``video.warnings``: downscaling, the part analysed, slow-motion tag,
+        tracking jumps, a chosen view the clip contradicts; in a combined
+        report every clip's notes and whether the clips look like one run.
+    """
+    video = report.get("video") or {}
+    notes = video.get("warnings") if isinstance(video, Mapping) else None
+    return tuple(str(n) for n in notes) if isinstance(notes, list | tuple) else ()
+
+
 __all__ = [
     "DEFAULT_MAX_UPLOAD_MB",
     "UPLOAD_LIMIT_ENV",
     "ClipSummary",
     "FlaggedView",
     "clip_summaries",
+    "report_notes",
     "MetricCard",
     "clean_error",
     "display_name",

@@ -31,6 +31,7 @@ from formcheck.ui.present import (
     metric_cards,
     metric_label,
     report_context,
+    report_notes,
 )
 from formcheck.ui.runner import AppResult
 
@@ -63,6 +64,8 @@ def _header(result: AppResult) -> None:
         st.markdown(f"**{summary.name}**: {summary.text}")
         for warning in summary.warnings:
             st.warning(warning, icon=":material/warning:")
+    for note in report_notes(result.report):
+        st.warning(note[:1].upper() + note[1:], icon=":material/info:")
     if "views" not in result.report and result.report.get("options", {}).get("view") == "auto":
         st.caption(
             "Wrong camera view? Choose it under Run details and press the button again: "

@@ -406,7 +406,7 @@ def annotate_flagged(
     foot = f" ({flagged.foot} foot)" if flagged.foot else ""
     lines = [t for t in (
         title,
-        f"{flagged.metric}: {flagged.value:.1f} {flagged.unit}{foot}",
+        f"{flagged.label or flagged.metric}: {flagged.value:.1f} {flagged.unit}{foot}",
         f"{flagged.band_text} -> {flagged.level.upper()}",
         f"frame {flagged.frame}, t = {flagged.time_s:.2f} s",
     ) if t]

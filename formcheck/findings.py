@@ -580,6 +580,8 @@ class FlaggedFrame:
         What to draw (see ``rules.toml``).
     band_text : str
         The good band in words.
+    label : str
+        The metric's plain-language name (empty: show ``metric``).
     """
 
     frame: int
@@ -591,6 +593,7 @@ class FlaggedFrame:
     level: Level
     geometry: Geometry
     band_text: str
+    label: str = ""
 
     @property
     def image_name(self) -> str:
@@ -1249,6 +1252,7 @@ def flag_frames(
             level=obs.band.level(float(r["value"])),
             geometry=rule.geometry,
             band_text=text,
+            label=rule.label,
         )
         for r in rows[:limit]
     )

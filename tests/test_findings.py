@@ -125,6 +125,8 @@ def test_overstriding_pattern_found_with_frames_and_guidance(rules):
     # flagged frames are the worst overstride contacts
     assert [fr.value for fr in f.frames] == [24, 23, 22]
     assert all(fr.metric == "overstride_pct_leg" for fr in f.frames)
+    # The image caption uses the plain-language name, not the metric's id.
+    assert all(fr.label == "Foot landing ahead of the hip" for fr in f.frames)
     text = " ".join(a.text for a in f.actions)
     assert "5%" in text or "5-10%" in " ".join(a.dose for a in f.actions)
     assert f.why and f.clinician.text and f.sources

@@ -212,6 +212,22 @@ def test_metric_cards_follow_height_and_speed_like_the_findings() -> None:
     assert shifted.band != "good 160-200 steps/min" and shifted.band_note
 
 
+def test_the_app_names_its_own_controls_not_cli_options() -> None:
+    from formcheck.ui.present import app_words, report_notes
+
+    rules = default_rules()
+    ctx = report_context({"options": {}})
+    card = metric_card("vertical_oscillation_cm", {
+        "value": None, "unit": "cm", "status": "not_applicable",
+        "reason": "needs the runner's height (--height)"}, rules, ctx)
+    assert card.reason == "needs the runner's height (your height, under Run details)"
+    assert "--" not in app_words("needs the treadmill speed (--speed)")
+    assert "--capture-fps" not in clean_error(
+        "a.mp4 looks like slow motion: ... Run again with --capture-fps set to ...", {})
+    notes = report_notes({"video": {"warnings": ["let formcheck detect the view (--view auto)"]}})
+    assert notes == ("let formcheck detect the view (view: auto, under Run details)",)
+
+
 def test_metric_labels() -> None:
     rules = default_rules()
     assert metric_label("cadence_spm", rules) == "Cadence"

@@ -331,7 +331,7 @@ def metric_card(
         band=band.describe(unit) if band is not None else "",
         level=metric_level(metric, rules.metrics.get(name), band),
         status=str(metric.get("status", "")),
-        reason=str(metric.get("reason", "")),
+        reason=app_words(str(metric.get("reason", ""))),
         sides=sides,
         n_strides=int(metric.get("n_strides") or 0),
         source_view=str(metric.get("source_view", "")),
@@ -556,7 +556,34 @@ def clean_error(message: str, replacements: Mapping[str, str]) -> str:
         if old:
             message = message.replace(old, replacements[old])
     message = re.sub(r"'?/[^\s']*formcheck-upload-[^\s']*'?", "the upload", message)
-    return re.sub(r"\[Errno -?\d+\] ", "", message)
+    return app_words(re.sub(r"\[Errno -?\d+\] ", "", message))
+
+
+APP_WORDS: tuple[tuple[str, str], ...] = (
+    ("(--height)", "(your height, under Run details)"),
+    ("(--speed)", "(the treadmill speed, under Run details)"),
+    ("(--view auto)", "(view: auto, under Run details)"),
+    ("--capture-fps", "the slow-motion rate under Run details"),
+)
+"""CLI options named in reasons and notes, and what the app calls them."""
+
+
+def app_words(text: str) -> str:
+    """A reason, note or error with the CLI's option names put as the app's controls.
+
+    Parameters
+    ----------
+    text : str
+        Text written for the CLI (e.g. "needs the runner's height (--height)").
+
+    Returns
+    -------
+    str
+        The same text pointing at the app's Run details.
+    """
+    for cli, app in APP_WORDS:
+        text = text.replace(cli, app)
+    return text
 
 
 VIEW_TEXT: Mapping[str, str] = {
@@ -663,7 +690,7 @@ def report_notes(report: Mapping[str, Any]) -> tuple[str, ...]:
     """
     video = report.get("video") or {}
     notes = video.get("warnings") if isinstance(video, Mapping) else None
-    return tuple(str(n) for n in notes) if isinstance(notes, list | tuple) else ()
+    return tuple(app_words(str(n)) for n in notes) if isinstance(notes, list | tuple) else ()
 
 
 __all__ = [
@@ -674,6 +701,7 @@ __all__ = [
     "clip_summaries",
     "report_notes",
     "MetricCard",
+    "app_words",
     "clean_error",
     "display_name",
     "flagged_frames",

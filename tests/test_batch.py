@@ -272,6 +272,14 @@ def test_squad_with_a_corrupt_clip(squad_dir, tmp_path, capsys):
     assert [line.split(",")[0] for line in squad[1:]] == ["Ann", "Ben", "Cy"]
     html = (out / "squad.html").read_text()
     assert "Not analysed (1)" in html and "Dee" in html
+    # Ann's history page links back to the squad and each date to its session's report.
+    import re
+
+    page_path = out / "athletes" / slug("Ann") / "history.html"
+    links = re.findall(r"href='([^']+)'", page_path.read_text())
+    assert any(h.endswith("squad.html") for h in links), links
+    assert sum(h.endswith("report.html") for h in links) >= 2, links
+    assert all((page_path.parent / h).is_file() for h in links), links
 
     # the same command again: everything done is skipped, the corrupt clip retried
     code = main(["batch", str(src), "--out", str(out), "--workers", "2"])

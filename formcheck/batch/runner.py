@@ -360,7 +360,9 @@ def write_summaries(store: Store, out: Path) -> tuple[Path, Path]:
         folder = safe_child(out, ATHLETES_DIR, entry.slug)
         sessions = athlete_sessions(store, entry.name)
         write_text_atomic(folder / HISTORY_CSV, history_csv(entry.name, sessions))
-        write_text_atomic(folder / HISTORY_HTML, history_html(entry.name, sessions))
+        reports = {x.id: _relative(Path(x.folder) / "report.html", folder) for x in sessions}
+        page = history_html(entry.name, sessions, _relative(out / SQUAD_HTML, folder), reports)
+        write_text_atomic(folder / HISTORY_HTML, page)
         history_links[entry.name] = _relative(folder / HISTORY_HTML, out)
     for entry, session in latest:
         report_links[entry.name] = _relative(Path(session.folder) / "report.html", out)

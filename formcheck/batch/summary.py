@@ -15,7 +15,7 @@ import csv
 import html
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from formcheck.settings import STATUS_WORDS
 from formcheck.store.access import FailureRecord, RosterEntry
@@ -325,7 +325,12 @@ def history_charts(sessions: Sequence[SessionSummary]) -> str:
     return "<div>" + "".join(charts) + "</div>"
 
 
-def history_html(athlete: str, sessions: Sequence[SessionSummary]) -> str:
+def history_html(
+    athlete: str,
+    sessions: Sequence[SessionSummary],
+    squad_href: str | None = None,
+    report_hrefs: Mapping[int, str] | None = None,
+) -> str:
     """An athlete's history as a self-contained HTML page.
 
     Parameters
@@ -334,6 +339,11 @@ def history_html(athlete: str, sessions: Sequence[SessionSummary]) -> str:
         Athlete name.
     sessions : sequence of SessionSummary
         Their sessions.
+    squad_href : str, optional
+        Relative link back to the squad page.
+    report_hrefs : mapping of int to str, optional
+        Session id -> relative link to that session's report; each date of
+        the table links to its report.
 
     Returns
     -------
@@ -341,12 +351,17 @@ def history_html(athlete: str, sessions: Sequence[SessionSummary]) -> str:
         Charts of the key metrics, then a table of every metric by session
         with the change since the previous session and its verdict.
     """
+    hrefs = report_hrefs or {}
+    by_date = {x.date: hrefs[x.id] for x in sessions if x.id in hrefs}
     rows = []
     for r in history_rows(sessions):
+        when = r.date.isoformat()
+        if r.date in by_date:
+            when = f"<a href='{html.escape(by_date[r.date], quote=True)}'>{when}</a>"
         m = MetricValue(r.value, r.uncertainty, r.unit, r.status, r.level, r.left, r.right)
         verdict_cls = "real" if r.change.is_real else "noise"
         rows.append(
-            f"<tr><td>{r.date.isoformat()}</td><td class='name'>{html.escape(r.metric)}</td>"
+            f"<tr><td>{when}</td><td class='name'>{html.escape(r.metric)}</td>"
             f"{_metric_td(m)}<td class='text'>{html.escape(r.unit)}</td>"
             f"<td class='text {verdict_cls}'>{html.escape(r.change.text(r.unit))}</td></tr>"
         )
@@ -358,7 +373,12 @@ def history_html(athlete: str, sessions: Sequence[SessionSummary]) -> str:
         "<table><thead><tr><th>date</th><th class='name'>metric</th><th>value</th><th>unit</th>"
         f"<th>change since last session</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
-    return _page(f"History: {athlete}", note + history_charts(sessions) + table)
+    back = (
+        f"<p><a href='{html.escape(squad_href, quote=True)}'>&larr; squad summary</a></p>"
+        if squad_href
+        else ""
+    )
+    return _page(f"History: {athlete}", back + note + history_charts(sessions) + table)
 
 
 __all__ = [

@@ -509,7 +509,7 @@ class Observation:
                 f"{self.label}: left {_num(self.left)}, right {_num(self.right)} "
                 f"{self.unit} {band}"
             )
-        unc = f" +/- {_num(self.uncertainty)}" if self.uncertainty is not None else ""
+        unc = f" ± {_num(self.uncertainty)}" if self.uncertainty is not None else ""
         if self.side in ("left", "right") and not self.side_named:
             other = "left" if self.side == "right" else "right"
             out, ok = getattr(self, self.side), getattr(self, other)

@@ -140,7 +140,7 @@ def test_sample_clip_with_one_click_and_clicks_never_rerun_pose(pose_runs: list[
     _tab(at, "Metrics")
     cards = {m.label: m.value for m in at.metric}
     cadence = report["metrics"]["cadence_spm"]
-    assert cards["Cadence"] == f"{fmt(cadence['value'])} {cadence['unit']}"
+    assert cards[f"Cadence ({cadence['unit']})"] == fmt(cadence["value"])
     _tab(at, "Charts")
     assert len(at.get("vega_lite_chart")) == 2
     at.selectbox(key="fc_chart_metric").set_value("cadence_spm").run()

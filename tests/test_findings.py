@@ -173,7 +173,7 @@ def test_a_side_view_finding_on_one_leg_does_not_name_the_leg(rules):
     assert "on one leg (right 22, left 6;" in text and "which leg is uncertain" in text, text
     # The +/- is that leg's own stride-to-stride spread (t(0.975, 3) x 0.816 / 2), not the
     # metric's both-leg one (1.0 here).
-    assert "22 +/- 1.3 % leg length on one leg" in text, text
+    assert "22 ± 1.3 % leg length on one leg" in text, text
     assert "on the right side" not in text
     # The flagged frames are still the strides that read out of band.
     assert f.frames and all(fr.foot == "right" for fr in f.frames)

@@ -292,8 +292,10 @@ def _video(result: AppResult) -> None:
 
 def _card(card: MetricCard) -> None:
     with st.container(border=True, height="stretch"):
-        value = f"{card.value} {card.unit}" if card.value != "-" else "-"
-        st.metric(card.label, value, help=card.band_note or None)
+        # The unit goes with the label: a long unit after the value ("% leg length") was
+        # cut off in a narrow card.
+        label = f"{card.label} ({card.unit})" if card.unit else card.label
+        st.metric(label, card.value, help=card.band_note or None)
         row = st.container(horizontal=True)
         if card.level is not None:
             row.badge(LEVEL_TEXT[card.level], color=CARD_BADGE[card.level])  # type: ignore[arg-type]

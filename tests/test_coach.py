@@ -70,6 +70,14 @@ def test_roster_history_and_comparison(squad_db):
     assert compare.loc["cadence_spm", "verdict"] == "increase"
     assert compare.loc["overstride_pct_leg", "verdict"] == "decrease"
     assert "Foot landing ahead of the hip is high" in " ".join(m.value for m in at.markdown)
+    # 'Every metric of every session' reads as a coach would: dates, one decimal, words.
+    every = at.dataframe[1].value
+    assert list(every.columns) == ["date", "metric", "value", "±", "unit", "status", "flag",
+                                   "change"]
+    assert every["date"].iloc[0] == "2025-03-01", every["date"].tolist()
+    assert all(v == "-" or (v.count(".") == 1 and len(v.split(".")[1]) == 1)
+               for v in every["value"]), every["value"].tolist()
+    assert set(every["status"]) <= {"measured", "approximate", "not measured"}
     # an earlier pair: a change of 1 spm is within the noise
     at.selectbox(key="coach_a").set_value("2025-03-01")
     at.selectbox(key="coach_b").set_value("2025-03-20")

@@ -17,6 +17,7 @@ import streamlit as st
 
 from formcheck.batch.summary import SQUAD_METRICS
 from formcheck.errors import FormcheckError
+from formcheck.settings import STATUS_WORDS
 from formcheck.store.access import athlete_sessions, failures, roster
 from formcheck.store.db import DB_FILE, Store, StoreError, default_url, open_store
 from formcheck.store.history import MetricValue, SessionSummary, compare_sessions, history_rows
@@ -94,6 +95,38 @@ def history_frame(sessions: list[SessionSummary]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def history_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The history frame as a coach reads it: dates, one decimal, status words, '-' for none.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        From :func:`history_frame`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``date, metric, value, ±, unit, status, flag, change``, all text.
+    """
+    def num(x: object) -> str:
+        return "-" if x is None or pd.isna(x) else f"{float(x):.1f}"  # type: ignore[arg-type]
+
+    if frame.empty:
+        return frame
+    return pd.DataFrame(
+        {
+            "date": [d.date().isoformat() for d in frame["date"]],
+            "metric": frame["metric"],
+            "value": [num(v) for v in frame["value"]],
+            "±": [num(v) for v in frame["uncertainty"]],
+            "unit": frame["unit"],
+            "status": [STATUS_WORDS.get(x, x) for x in frame["status"]],
+            "flag": frame["flag"],
+            "change": frame["change"],
+        }
+    )
 
 
 def metric_chart(frame: pd.DataFrame, metric: str) -> alt.LayerChart:
@@ -178,9 +211,7 @@ def _history(store: Store, name: str) -> None:
     for i, metric in enumerate(picked):
         cols[i % 2].altair_chart(metric_chart(frame, metric), width="stretch")
     with st.expander("Every metric of every session"):
-        st.dataframe(
-            frame.drop(columns=["low", "high"]), hide_index=True, width="stretch"
-        )
+        st.dataframe(history_table(frame), hide_index=True, width="stretch")
     st.subheader("Compare two sessions", anchor=False)
     if len(sessions) < 2:
         st.info(f"{name} has one session so far; a second one can be compared with it.")

@@ -1086,6 +1086,24 @@ def _asymmetry_evidence(value: float, band: Band, base: Metric | None) -> float:
     return band_evidence(excess, se, min(nl, nr))
 
 
+def worst_side(sides: Mapping[str, float], band: Band) -> str:
+    """The side furthest outside the band: the worse level, then the larger excess.
+
+    Parameters
+    ----------
+    sides : mapping of str to float
+        Per-side means (at least one).
+    band : Band
+        The (adapted) band.
+
+    Returns
+    -------
+    str
+        The key of ``sides`` a per-side judgement rests on.
+    """
+    return max(sides, key=lambda s: (_LEVEL_RANK[band.level(sides[s])], abs(band.excess(sides[s]))))
+
+
 def observe(
     metric: Metric, rule: MetricRule, context: RuleContext, base: Metric | None = None
 ) -> Observation | None:
@@ -1128,10 +1146,8 @@ def observe(
         if max(counts.values(), default=0) >= 2:
             sides = {side_: v for side_, v in sides.items() if counts[side_] != 1}
     if sides:
-        levels = {s: band.level(v) for s, v in sides.items()}
-        out = [s for s, lv in levels.items() if lv != "good"]
-        worst = max(sides, key=lambda s: (_LEVEL_RANK[levels[s]], abs(band.excess(sides[s]))))
-        value = sides[worst]
+        out = [s for s, v in sides.items() if band.level(v) != "good"]
+        value = sides[worst_side(sides, band)]
         side: SideName | None = "both" if len(out) == 2 else (out[0] if out else None)  # type: ignore[assignment]
         judged = _rows(metric, None if side == "both" or side is None else side)
         if side in ("left", "right"):  # the spread of the side that is judged

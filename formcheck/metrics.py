@@ -33,6 +33,8 @@ from formcheck.settings import CADENCE_RANGE_SPM
 from formcheck.view import ViewInfo, estimate_facing
 
 Status = Literal["ok", "low_confidence", "not_applicable"]
+ASYMMETRY_SUFFIX = "_asymmetry_pct"
+"""Name suffix of the left-right difference metric of a bilateral metric."""
 
 MIN_STEPS = 10
 """Steps (five strides of two steps) a metric needs for status ok.
@@ -478,7 +480,7 @@ def asymmetry(metric: Metric) -> Metric:
         do not differ from zero by more than their spread (a ratio to a
         near-zero mean is meaningless), not applicable when the source is.
     """
-    name = f"{metric.name}_asymmetry_pct"
+    name = f"{metric.name}{ASYMMETRY_SUFFIX}"
     if metric.status == "not_applicable":
         return Metric(name, None, "%", None, "not_applicable", metric.reason)
     if metric.left is None or metric.right is None:
@@ -1209,7 +1211,7 @@ def doubt_view(metrics: Mapping[str, Metric], reason: str) -> dict[str, Metric]:
     viewed = {*SIDE_METRICS, *FRONTAL_METRICS}
     out = {}
     for name, m in metrics.items():
-        if name.removesuffix("_asymmetry_pct") in viewed and m.status != "not_applicable":
+        if name.removesuffix(ASYMMETRY_SUFFIX) in viewed and m.status != "not_applicable":
             why = m.reason if reason in m.reason else "; ".join(r for r in (m.reason, reason) if r)
             m = replace(m, status="low_confidence", reason=why)
         out[name] = m

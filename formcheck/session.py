@@ -17,13 +17,12 @@ from typing import Any
 
 from formcheck.errors import FormcheckError
 from formcheck.findings import Finding, RuleContext, Rules, default_rules, evaluate
-from formcheck.metrics import Metric
+from formcheck.metrics import ASYMMETRY_SUFFIX, Metric
 from formcheck.pipeline import Analysis
 from formcheck.report import build_report, rule_context
 
 STATUS_RANK = {"ok": 0, "low_confidence": 1, "not_applicable": 2}
 """Better statuses first when two clips measured the same metric."""
-ASYMMETRY_SUFFIX = "_asymmetry_pct"
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,21 @@ from typing import Any, Literal
 
 import numpy as np
 
-from formcheck.findings import Band, MetricRule, RuleContext, Rules, adapted_band
-from formcheck.metrics import ci95
+from formcheck.findings import (
+    Band,
+    MetricRule,
+    RuleContext,
+    Rules,
+    adapted_band,
+    worst_side,
+)
+from formcheck.metrics import ASYMMETRY_SUFFIX, ci95
 from formcheck.settings import STATUS_WORDS
 
 Level = Literal["good", "watch", "act"]
 DEFAULT_MAX_UPLOAD_MB = 500
 """Largest upload the app accepts unless ``FORMCHECK_MAX_UPLOAD_MB`` says otherwise."""
 UPLOAD_LIMIT_ENV = "FORMCHECK_MAX_UPLOAD_MB"
-ASYMMETRY_SUFFIX = "_asymmetry_pct"
 _UNIT_SUFFIXES = (
     "_pct_leg", "_asymmetry_pct", "_spm", "_deg", "_ms", "_m_s", "_cm", "_pct", "_m"
 )
@@ -329,7 +335,7 @@ def metric_card(
         uncertainty=fmt(uncertainty),
         unit=unit,
         band=band.describe(unit) if band is not None else "",
-        level=metric_level(metric, rules.metrics.get(name), band),
+        level=metric_level(metric, rule, band),
         status=str(metric.get("status", "")),
         reason=app_words(str(metric.get("reason", ""))),
         sides=sides,
@@ -366,8 +372,7 @@ def worse_side(metric: Mapping[str, Any], band: Band | None) -> str | None:
     }
     if len(sides) < 2 or all(band.level(v) == "good" for v in sides.values()):
         return None
-    order: tuple[Level, ...] = ("good", "watch", "act")
-    return max(sides, key=lambda s: (order.index(band.level(sides[s])), abs(band.excess(sides[s]))))
+    return worst_side(sides, band)
 
 
 def metric_cards(report: Mapping[str, Any], rules: Rules) -> list[MetricCard]:

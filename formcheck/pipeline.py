@@ -76,6 +76,20 @@ PEOPLE_SAMPLES = 6
 """Keyframes in which the people are counted (:func:`people_check`)."""
 JUMP_LEGS = 0.6
 """A mid-hip move larger than this many leg lengths between neighbouring frames is a jump."""
+SIZE_JUMP = 1.5
+"""A torso length changing by more than this factor between neighbouring frames is a jump.
+
+A runner's torso keeps its length in the picture from frame to frame (an
+overground runner's grows or shrinks by a few per cent a frame at most); a
+tracker that moves to a bystander nearer or farther from the camera does not.
+"""
+EXCURSION_S = 0.25
+"""A jump away and back within this time is a pose glitch, not someone else.
+
+Its frames are dropped (left to the gap filler) and the stretches on both
+sides stay one view of the runner, when the body after it matches the body
+before it.
+"""
 
 
 @dataclass(frozen=True)
@@ -277,10 +291,122 @@ def _detected(ds: xr.Dataset) -> np.ndarray:
     return np.isfinite(pos).reshape(pos.shape[0], -1).any(axis=1)
 
 
+@dataclass(frozen=True)
+class BodySpan:
+    """The longest stretch of frames that shows one body: the runner.
+
+    Attributes
+    ----------
+    first, stop : int
+        Frame positions of the stretch (``stop`` exclusive); ``(0, 0)`` when
+        nobody is seen.
+    dropped : numpy.ndarray
+        Positions of frames inside the stretch that showed something else for
+        a moment (a jump away and back within :data:`EXCURSION_S`).
+    switches : int
+        Jumps to another body over the whole clip (glitches not counted).
+    """
+
+    first: int
+    stop: int
+    dropped: np.ndarray
+    switches: int
+
+
+def _body_signature(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per frame the mid-hip position and the torso length, and the clip's leg length."""
+    from formcheck.dataset import keypoint_xy, leg_length_px
+
+    hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
+    shoulder = (keypoint_xy(ds, "left_shoulder") + keypoint_xy(ds, "right_shoulder")) / 2
+    torso = np.hypot(*(shoulder - hip).T)
+    leg = leg_length_px(ds)
+    return hip, torso, leg if math.isfinite(leg) and leg > 0 else math.inf
+
+
+def _same_body(
+    hip: np.ndarray, torso: np.ndarray, leg: float, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """Whether frames ``a`` and ``b`` (position arrays) can show the same body.
+
+    Unknown (NaN) signatures count as the same body: a jump needs evidence.
+    """
+    step = np.hypot(*(hip[b] - hip[a]).T)
+    ratio = np.maximum(torso[a], torso[b]) / np.minimum(torso[a], torso[b])
+    jump = (step > JUMP_LEGS * leg) | (ratio > SIZE_JUMP)
+    return ~(jump & np.isfinite(step) & np.isfinite(ratio))
+
+
+def body_span(ds: xr.Dataset, max_gap_s: float = MAX_GAP_S) -> BodySpan:
+    """Find the longest stretch in which one body, the runner, is seen.
+
+    A stretch ends at a detection gap longer than ``max_gap_s`` and where the
+    tracked body jumps to another one (mid-hip moving over :data:`JUMP_LEGS`
+    leg lengths, or the torso length changing by more than :data:`SIZE_JUMP`,
+    between neighbouring detected frames): the pose model follows one person,
+    and when it loses the runner it may pick up a bystander. A jump away that
+    comes back to a matching body within :data:`EXCURSION_S` is a glitch: its
+    frames are dropped and the stretch goes on.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Raw pose dataset.
+    max_gap_s : float
+        Longest tolerated detection gap, in seconds.
+
+    Returns
+    -------
+    BodySpan
+        The stretch, the glitch frames inside it and the number of jumps.
+    """
+    seen = np.flatnonzero(_detected(ds))
+    if seen.size == 0:
+        return BodySpan(0, 0, np.array([], dtype=int), 0)
+    t = np.asarray(ds["time"].values, dtype=float)
+    hip, torso, leg = _body_signature(ds)
+    gap = np.diff(t[seen]) > max_gap_s
+    jump = ~_same_body(hip, torso, leg, seen[:-1], seen[1:]) & ~gap
+    # Pieces of seen frames between any two breaks, as index ranges into ``seen``.
+    cuts = np.flatnonzero(gap | jump) + 1
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [seen.size]])
+    # Join A | glitch | B when the glitch is short, bounded by jumps, and B matches A.
+    stretches: list[list[int]] = []  # [start, end) into ``seen``
+    dropped: list[int] = []
+    switches = int(jump.sum())
+    k = 0
+    while k < starts.size:
+        cur = [int(starts[k]), int(ends[k])]
+        while k + 2 < starts.size:
+            g0, g1, b0 = int(starts[k + 1]), int(ends[k + 1]), int(starts[k + 2])
+            a_last, b_first = seen[cur[1] - 1], seen[b0]
+            if not (
+                jump[g0 - 1]
+                and jump[g1 - 1]
+                and t[seen[g1 - 1]] - t[seen[g0]] < EXCURSION_S
+                and t[b_first] - t[a_last] <= max_gap_s + EXCURSION_S
+                and _same_body(hip, torso, leg, np.array([a_last]), np.array([b_first]))[0]
+            ):
+                break
+            dropped.extend(seen[g0:g1].tolist())
+            switches -= 2
+            cur[1] = int(ends[k + 2])
+            k += 2
+        stretches.append(cur)
+        k += 1
+    spans = [t[seen[e - 1]] - t[seen[s]] for s, e in stretches]
+    s, e = stretches[int(np.argmax(spans))]
+    first, stop = int(seen[s]), int(seen[e - 1]) + 1
+    inside = np.array([d for d in dropped if first <= d < stop], dtype=int)
+    return BodySpan(first, stop, inside, switches)
+
+
 def runner_span(ds: xr.Dataset, max_gap_s: float = MAX_GAP_S) -> tuple[int, int]:
     """The longest stretch of frames in which the runner is seen.
 
-    Gaps in detection up to ``max_gap_s`` long do not break a stretch.
+    Gaps in detection up to ``max_gap_s`` long do not break a stretch; a jump
+    of the tracked body to someone else does (see :func:`body_span`).
 
     Parameters
     ----------
@@ -295,16 +421,8 @@ def runner_span(ds: xr.Dataset, max_gap_s: float = MAX_GAP_S) -> tuple[int, int]
         ``(first, stop)`` frame positions (``stop`` exclusive); ``(0, 0)``
         when nobody is seen.
     """
-    seen = np.flatnonzero(_detected(ds))
-    if seen.size == 0:
-        return 0, 0
-    t = np.asarray(ds["time"].values, dtype=float)
-    breaks = np.flatnonzero(np.diff(t[seen]) > max_gap_s)
-    starts = np.concatenate([[0], breaks + 1])
-    ends = np.concatenate([breaks, [seen.size - 1]])
-    spans = t[seen[ends]] - t[seen[starts]]
-    k = int(np.argmax(spans))
-    return int(seen[starts[k]]), int(seen[ends[k]]) + 1
+    span = body_span(ds, max_gap_s)
+    return span.first, span.stop
 
 
 def check_runner(ds: xr.Dataset, source: str) -> None:
@@ -352,18 +470,25 @@ def check_runner(ds: xr.Dataset, source: str) -> None:
             f"no runner found in {source}: a person was detected in only {detected} of {n} "
             "frames. Film the whole body, head to feet, for at least 10 seconds."
         )
-    first, stop = runner_span(ds)
-    seen_s = _clip_seconds(t[first:stop])
+    span = body_span(ds)
+    seen_s = _clip_seconds(t[span.first : span.stop])
     if seen_s < MIN_DETECTED_SECONDS:
+        switched = (
+            " (the tracking jumped between bodies: keep bystanders out of the frame)"
+            if span.switches
+            else ""
+        )
         raise ClipTooShortError(
             f"the runner is seen for only {seen_s:.1f} s at a time in {source}, too short "
-            f"for two strides (at least {MIN_DETECTED_SECONDS:.0f} s needed). Film the whole "
-            "body without interruption for 10-30 s."
+            f"for two strides (at least {MIN_DETECTED_SECONDS:.0f} s needed){switched}. Film "
+            "the whole body without interruption for 10-30 s."
         )
 
 
 def visible_part(ds: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
-    """Keep the longest stretch in which the runner is seen.
+    """Keep the longest stretch in which the runner is seen (:func:`body_span`).
+
+    Frames inside it that showed something else for a moment are set missing.
 
     Parameters
     ----------
@@ -376,21 +501,36 @@ def visible_part(ds: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
         ``(dataset of that stretch, notes for the report)``; the dataset is
         ``ds`` itself when the runner is seen throughout.
     """
-    first, stop = runner_span(ds)
+    span = body_span(ds)
     n = ds.sizes["time"]
-    if first == 0 and stop == n:
-        return ds, []
+    notes: list[str] = []
+    if span.dropped.size:
+        ds = ds.copy()
+        ds["position"] = ds["position"].copy()
+        ds["position"][span.dropped] = np.nan
+    if span.first == 0 and span.stop == n:
+        return ds, notes
     t = np.asarray(ds["time"].values, dtype=float)
     t0 = t[0]
-    note = (
-        f"the runner was seen only from {t[first] - t0:.1f} s to {t[stop - 1] - t0:.1f} s "
-        f"of {_clip_seconds(t):.1f} s; only that part was analysed"
+    why = (
+        "; the tracking jumped between bodies (someone else is in view), so only the "
+        "longest stretch of one body was measured"
+        if span.switches
+        else ""
     )
-    return ds.isel(time=slice(first, stop)), [note]
+    notes.append(
+        f"the runner was seen only from {t[span.first] - t0:.1f} s to "
+        f"{t[span.stop - 1] - t0:.1f} s of {_clip_seconds(t):.1f} s; only that part was "
+        f"analysed{why}"
+    )
+    return ds.isel(time=slice(span.first, span.stop)), notes
 
 
 def tracking_notes(ds: xr.Dataset) -> list[str]:
-    """Warnings about who was tracked: other people in view, jumps between bodies.
+    """A warning when someone else is in view (other people counted in sampled frames).
+
+    Jumps of the tracked body to someone else are handled by
+    :func:`visible_part`, which keeps one body's stretch and says so.
 
     Parameters
     ----------
@@ -400,36 +540,18 @@ def tracking_notes(ds: xr.Dataset) -> list[str]:
     Returns
     -------
     list of str
-        Empty when the tracked body moves smoothly.
+        Empty when nobody else was seen.
     """
-    from formcheck.dataset import keypoint_xy, leg_length_px
-
-    leg = leg_length_px(ds)
-    if not math.isfinite(leg) or leg <= 0:
-        leg = math.inf  # no body scale: no jump can be told, the people count still can
-    hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
-    ok = np.flatnonzero(np.isfinite(hip).all(axis=1))
-    t = np.asarray(ds["time"].values, dtype=float)[ok]
-    step = np.hypot(*np.diff(hip[ok], axis=0).T)
-    near = np.diff(t) <= 0.2
-    jumps = int(np.sum(near & (step > JUMP_LEGS * leg)))
-    notes = []
     others = int(ds.attrs.get("frames_with_others", 0))
-    if others:
-        sampled = int(ds.attrs.get("people_sampled", 0))
-        notes.append(
-            f"someone else is in view ({others} of {sampled} sampled frames show "
-            f"{int(ds.attrs.get('people_max', 2))} people: a bystander, another runner or a "
-            "mirror image); formcheck follows one body, so check that the flagged frames "
-            "show the runner, or film so that only the runner is in the frame"
-        )
-    if jumps:
-        notes.append(
-            f"the tracked body jumped {jumps} time(s) across the frame: more than one person "
-            "may be in view, and strides of different people could be mixed; crop or film so "
-            "that only the runner is in the frame"
-        )
-    return notes
+    if not others:
+        return []
+    sampled = int(ds.attrs.get("people_sampled", 0))
+    return [
+        f"someone else is in view ({others} of {sampled} sampled frames show "
+        f"{int(ds.attrs.get('people_max', 2))} people: a bystander, another runner or a "
+        "mirror image); formcheck follows one body, so check that the flagged frames "
+        "show the runner, or film so that only the runner is in the frame"
+    ]
 
 
 def input_notes(video: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ non-zero exit code; no traceback ever reaches the terminal.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,7 +27,7 @@ from rich.table import Table
 
 from formcheck.errors import FormcheckError
 from formcheck.io.video import VideoLimits
-from formcheck.settings import check_runner_inputs
+from formcheck.settings import check_runner_inputs, status_word
 
 if TYPE_CHECKING:
     from formcheck.pipeline import AnalysisOptions
@@ -109,8 +109,6 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
     console.print(f"view: {report['view']}{facing} ({report['setting']})")
     metrics = report.get("metrics", {})
     if metrics:
-        from formcheck.settings import STATUS_WORDS  # the words every front end shows
-
         table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD)
         combined = "views" in report
         # Values, sides and statuses stay whole on a narrow terminal; a long metric
@@ -127,20 +125,18 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
                 _fmt(m.get("value"), m.get("uncertainty"), m.get("unit", "")),
                 _fmt(m.get("left"), None, ""),
                 _fmt(m.get("right"), None, ""),
-                STATUS_WORDS.get(status, status),
+                status_word(status, str(m.get("reason", ""))),
                 *([str(m.get("source_view", ""))] if combined else []),
             )
         console.print(table)
-        _print_reasons(console, metrics, STATUS_WORDS)
+        _print_reasons(console, metrics)
     _print_findings(console, report)
     console.print(
         escape(f"results written to {out_dir} (open {out_dir / 'report.html'})")
     )
 
 
-def _print_reasons(
-    console: Console, metrics: dict[str, Any], status_text: Mapping[str, str]
-) -> None:
+def _print_reasons(console: Console, metrics: dict[str, Any]) -> None:
     """Why each metric is not ``ok``: each reason once, naming the metrics it applies to."""
     by_reason: dict[tuple[str, str], list[str]] = {}
     for name, m in metrics.items():
@@ -149,7 +145,7 @@ def _print_reasons(
             by_reason.setdefault((status, str(m.get("reason", ""))), []).append(name)
     for (status, reason), names in by_reason.items():
         text = escape(f"{', '.join(names)}: {reason}")
-        console.print(f"[dim]{status_text.get(status, status)}:[/] {text}")
+        console.print(f"[dim]{status_word(status)}:[/] {text}")
 
 
 def _print_findings(console: Console, report: dict[str, Any], top: int = 3) -> None:

@@ -21,7 +21,7 @@ import xarray as xr
 from formcheck.dataset import INDIVIDUAL
 from formcheck.events import GaitEvent
 from formcheck.metrics import knee_flexion_deg
-from formcheck.settings import STATUS_WORDS
+from formcheck.settings import status_word
 from formcheck.view import ViewInfo
 
 LEFT_HEX = "#ff8c00"
@@ -321,7 +321,7 @@ def _metrics_table(metrics: Mapping[str, Mapping[str, Any]]) -> str:
         rows.append(
             f"<tr><td>{_e(name)}</td><td>{fmt(m.get('value'))}{unc} {_e(m.get('unit', ''))}</td>"
             f"<td>{fmt(m.get('left'))}</td><td>{fmt(m.get('right'))}</td><td>{m.get('n_strides', 0)}</td>"
-            f"<td title='{_e(status)}'>{_e(STATUS_WORDS.get(status, status))}</td>"
+            f"<td title='{_e(status)}'>{_e(status_word(status, str(m.get('reason', ''))))}</td>"
             f"<td class='muted'>{_e(m.get('reason', ''))}</td></tr>"
         )
     return (

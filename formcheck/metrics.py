@@ -29,7 +29,7 @@ from formcheck.events import (
     prepare_legs,
 )
 from formcheck.landmarks import Side, other_side
-from formcheck.settings import CADENCE_RANGE_SPM
+from formcheck.settings import CADENCE_RANGE_SPM, GIVEN_BY_USER
 from formcheck.view import ViewInfo, estimate_facing
 
 Status = Literal["ok", "low_confidence", "not_applicable"]
@@ -831,7 +831,7 @@ def _speed_metrics(ctx: _Context, speed_kmh: float | None) -> tuple[Metric, Metr
         return _not_applicable("step_length_m", reason), _not_applicable("speed_m_s", reason)
     v = speed_kmh / 3.6
     rows = [_row(a, v * (b.time_s - a.time_s)) for a, b in _steps(ctx)]
-    speed = Metric("speed_m_s", v, "m/s", None, "ok", "given by the user")
+    speed = Metric("speed_m_s", v, "m/s", None, "ok", GIVEN_BY_USER)
     if ctx.view.setting == "overground":
         return (
             _summarise(

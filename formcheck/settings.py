@@ -21,6 +21,30 @@ STATUS_WORDS: Mapping[str, str] = MappingProxyType(
 )
 """The words every front end (app, CLI, HTML report, squad page) shows for a metric status."""
 
+GIVEN_BY_USER = "given by the user"
+"""The reason of a metric that echoes a user input (the treadmill speed) rather than a measure."""
+
+
+def status_word(status: str, reason: str = "") -> str:
+    """The word a front end shows for a metric's status.
+
+    Parameters
+    ----------
+    status : str
+        ``ok``, ``low_confidence`` or ``not_applicable``.
+    reason : str, optional
+        The metric's reason; an ``ok`` metric that echoes a user input
+        (:data:`GIVEN_BY_USER`) reads "given", not "measured".
+
+    Returns
+    -------
+    str
+        The plain word (:data:`STATUS_WORDS`); an unknown status as it is.
+    """
+    if status == "ok" and reason == GIVEN_BY_USER:
+        return "given"
+    return STATUS_WORDS.get(status, status)
+
 CADENCE_RANGE_SPM = (120.0, 230.0)
 """Plausible running cadence (steps/min); outside it the clip timing is suspect."""
 

@@ -183,6 +183,7 @@ def test_summary_keeps_values_whole_and_lists_reasons_once(
             "value": 250.0, "unit": "ms", "left": 251.0, "right": 249.0,
             "status": "low_confidence", "reason": why,
         },
+        "speed_m_s": {"value": 3.3, "unit": "m/s", "status": "ok", "reason": "given by the user"},
     }
     report = {
         "pose_quality": {"detection_rate": 1.0},
@@ -207,3 +208,9 @@ def test_summary_keeps_values_whole_and_lists_reasons_once(
     assert "approximate: knee_flexion_midstance_deg_asymmetry_pct, ground_contact_time_ms:" in (
         joined
     ), out
+    # The belt speed the user typed is echoed, not measured.
+    speed_row = next(line for line in out.splitlines() if "speed_m_s" in line)
+    assert "given" in speed_row and "measured" not in speed_row, speed_row
+    assert "cadence_spm" in out and "measured" in next(
+        line for line in out.splitlines() if "cadence_spm" in line
+    )

@@ -132,3 +132,15 @@ def test_html_report_in_real_browser(analysed_sample, name):
             page.screenshot(path=f"/tmp/formcheck_report_{name}.png", full_page=False)
         finally:
             browser.close()
+
+
+def test_a_given_input_reads_given_not_measured():
+    report = _report()
+    report["metrics"]["speed_m_s"] = {"value": 3.3, "unit": "m/s", "uncertainty": None,
+                                      "status": "ok", "reason": "given by the user",
+                                      "n_strides": 0}
+    text = render_html(report)
+    speed_row = text[text.index("<td>speed_m_s</td>"):].split("</tr>")[0]
+    cadence_row = text[text.index("<td>cadence_spm</td>"):].split("</tr>")[0]
+    assert ">given<" in speed_row and ">measured<" not in speed_row
+    assert ">measured<" in cadence_row

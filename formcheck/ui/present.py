@@ -27,7 +27,6 @@ from formcheck.findings import (
     worst_side,
 )
 from formcheck.metrics import ASYMMETRY_SUFFIX, ci95
-from formcheck.settings import STATUS_WORDS
 
 Level = Literal["good", "watch", "act"]
 DEFAULT_MAX_UPLOAD_MB = 500
@@ -41,7 +40,6 @@ LEVEL_TEXT: Mapping[str, str] = {
     "watch": "watch",
     "act": "work on this",
 }
-STATUS_TEXT: Mapping[str, str] = STATUS_WORDS
 SAMPLE_DESCRIPTIONS: Mapping[str, str] = {
     "side_overstride": "Side view: a runner who overstrides",
     "side_normal": "Side view: a runner with typical form",

@@ -19,10 +19,10 @@ from formcheck.io.frames import FrameReader
 from formcheck.io.outputs import REPORT_FILE
 from formcheck.io.workspace import output_file, read_output, zip_folder
 from formcheck.report import DISCLAIMER
+from formcheck.settings import status_word
 from formcheck.ui import charts
 from formcheck.ui.present import (
     LEVEL_TEXT,
-    STATUS_TEXT,
     FlaggedView,
     MetricCard,
     clip_summaries,
@@ -299,7 +299,7 @@ def _card(card: MetricCard) -> None:
         row = st.container(horizontal=True)
         if card.level is not None:
             row.badge(LEVEL_TEXT[card.level], color=CARD_BADGE[card.level])  # type: ignore[arg-type]
-        row.badge(STATUS_TEXT.get(card.status, card.status), color="gray")
+        row.badge(status_word(card.status, card.reason), color="gray")
         if card.source_view:
             row.badge(f"from the {card.source_view} clip", color="blue")
         parts = []

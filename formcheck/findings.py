@@ -968,6 +968,22 @@ def default_rules() -> Rules:
 # ---------------------------------------------------------------- judging
 
 
+def good_bands(rules: Rules) -> dict[str, tuple[float, float]]:
+    """The unadjusted good band of every scored metric, by name.
+
+    Parameters
+    ----------
+    rules : Rules
+        The rules.
+
+    Returns
+    -------
+    dict of str to tuple of float
+        ``(low, high)`` per metric that has a scored band.
+    """
+    return {n: r.good for n, r in rules.metrics.items() if r.scored and r.good is not None}
+
+
 def adapted_band(rule: MetricRule, context: RuleContext) -> Band:
     """The rule's band, shifted by the runner's height and speed where known.
 
@@ -1511,6 +1527,7 @@ __all__ = [
     "evaluate",
     "findings_summary",
     "flag_frames",
+    "good_bands",
     "observe",
     "parse_rules",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import datetime as dt
 
 import pytest
@@ -69,6 +71,12 @@ def test_roster_history_and_comparison(squad_db):
     compare = at.dataframe[-1].value.set_index("metric")
     assert compare.loc["cadence_spm", "verdict"] == "increase"
     assert compare.loc["overstride_pct_leg", "verdict"] == "decrease"
+    # 17.5 -> 9.0 % leg length: towards the good band (<= 8); 161 -> 172 spm: inside 160-200.
+    assert compare.loc["overstride_pct_leg", "change"].endswith("(decrease, towards the target)")
+    assert compare.loc["cadence_spm", "change"].endswith("(increase, within the target)")
+    # The charts shade the good range under the values.
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert any(layer.get("mark", {}).get("type") == "rect" for layer in spec["layer"]), spec
     assert "Foot landing ahead of the hip is high" in " ".join(m.value for m in at.markdown)
     # 'Every metric of every session' reads as a coach would: dates, one decimal, words.
     every = at.dataframe[1].value

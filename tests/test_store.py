@@ -32,6 +32,7 @@ from formcheck.store.history import (
     compare,
     compare_sessions,
     history_rows,
+    target_direction,
 )
 from formcheck.store.models import Base, MetricRow, SessionRow
 
@@ -63,6 +64,23 @@ def test_change_larger_than_uncertainty_is_real():
     down = compare(_mv(170.0, 1.0), _mv(160.0, 2.0))
     assert down.verdict == "decrease" and down.delta == pytest.approx(-10.0)
     assert down.text("steps/min") == "-10.0 ± 2.2 steps/min (decrease)"
+
+
+def test_a_real_change_says_whether_it_moved_towards_the_good_band():
+    good = (0.0, 8.0)  # overstride: good <= 8 % leg length
+    closer = compare(_mv(14.0, 1.0), _mv(10.0, 1.0), good)
+    assert (closer.verdict, closer.target) == ("decrease", "towards the target")
+    assert closer.text("%") == "-4.0 ± 1.4 % (decrease, towards the target)"
+    assert compare(_mv(9.0, 1.0), _mv(13.0, 1.0), good).target == "away from the target"
+    assert compare(_mv(2.0, 1.0), _mv(7.0, 1.0), good).target == "within the target"
+    assert compare(_mv(10.0, 1.0), _mv(4.0, 1.0), good).target == "towards the target"
+    # A two-sided band: crossing it from below to the same distance above is no progress.
+    assert target_direction(155.0, 205.0, (160.0, 200.0)) == ""
+    assert target_direction(155.0, 190.0, (160.0, 200.0)) == "towards the target"
+    assert target_direction(170.0, 150.0, (160.0, math.inf)) == "away from the target"
+    # No band, or no real change: nothing said about the target.
+    assert compare(_mv(14.0, 1.0), _mv(10.0, 1.0)).target == ""
+    assert compare(_mv(14.0, 3.0), _mv(13.0, 3.0), good).target == ""
 
 
 def test_change_not_comparable_without_value_uncertainty_or_same_unit():
@@ -232,10 +250,16 @@ def test_roster_latest_history_and_summaries(store):
     ann = athlete_sessions(store, "Ann")
     assert ann[0].metrics["cadence_spm"].level == "act" and ann[0].flags == {"act": 1, "watch": 0}
     lines = history_csv("Ann", ann).splitlines()
-    cadence = [line.split(",")[-1] for line in lines if ",cadence_spm," in line]
-    assert cadence == ["first session", "no clear change", "increase"]
+    assert lines[0].endswith(",verdict,target")
+    cadence = [line.split(",")[-2:] for line in lines if ",cadence_spm," in line]
+    # Cadence's good band is 160-200: 161 -> 175 is a real increase inside it.
+    assert cadence == [["first session", ""], ["no clear change", ""],
+                       ["increase", "within the target"]]
     page = history_html("Ann", ann)
     assert "no clear change" in page and "<svg" in page
+    assert "(increase, within the target)" in page
+    # The cadence chart shades its good band (160-200 steps/min).
+    assert page.count('class="good-band"') >= 1
     table = squad_csv(latest)
     assert table.splitlines()[0].startswith("athlete,date,sessions,views,act,watch,cadence_spm,")
     assert "knee_valgus_fppa_deg" not in table  # nobody measured it

@@ -17,6 +17,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 
+from formcheck.findings import default_rules, good_bands
 from formcheck.settings import STATUS_WORDS
 from formcheck.store.access import FailureRecord, RosterEntry
 from formcheck.store.history import MetricValue, SessionSummary, history_rows
@@ -247,28 +248,40 @@ def history_csv(athlete: str, sessions: Sequence[SessionSummary]) -> str:
     -------
     str
         Columns ``athlete, date, metric, value, uncertainty, unit, status,
-        flag, change, change_uncertainty, verdict``.
+        flag, change, change_uncertainty, verdict, target`` (``target``: a
+        real change's direction relative to the good band).
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(
         ["athlete", "date", "metric", "value", "uncertainty", "unit", "status", "flag",
-         "change", "change_uncertainty", "verdict"]
+         "change", "change_uncertainty", "verdict", "target"]
     )
-    for r in history_rows(sessions):
+    for r in history_rows(sessions, good_bands(default_rules())):
         w.writerow(
             [_cell(athlete), r.date.isoformat(), r.metric, _num(r.value), _num(r.uncertainty),
              r.unit, r.status, r.level or "", _num(r.change.delta),
-             _num(r.change.uncertainty), r.change.verdict]
+             _num(r.change.uncertainty), r.change.verdict, r.change.target]
         )
     return buf.getvalue()
 
 
-def _chart(name: str, unit: str, points: list[tuple[str, float, float]]) -> str:
-    """A small SVG line chart with uncertainty bars; points are (date, value, unc)."""
+def _chart(
+    name: str,
+    unit: str,
+    points: list[tuple[str, float, float]],
+    good: tuple[float, float] | None = None,
+) -> str:
+    """A small SVG line chart with uncertainty bars; points are (date, value, unc).
+
+    ``good`` shades the metric's good band (clipped to the plotted range,
+    which always shows the band's finite edges).
+    """
     w, h, pad = 320, 160, 34
     lo = min(v - u for _, v, u in points)
     hi = max(v + u for _, v, u in points)
+    edges = [e for e in (good or ()) if math.isfinite(e)]
+    lo, hi = min([lo, *edges]), max([hi, *edges])
     if hi - lo < 1e-9:
         lo, hi = lo - 1, hi + 1
     n = len(points)
@@ -284,6 +297,13 @@ def _chart(name: str, unit: str, points: list[tuple[str, float, float]]) -> str:
     parts.append(f'<text x="6" y="14" font-size="12">{label}</text>')
     parts.append(f'<text x="2" y="{y(hi) + 4:.0f}" font-size="10">{hi:.3g}</text>')
     parts.append(f'<text x="2" y="{y(lo) + 4:.0f}" font-size="10">{lo:.3g}</text>')
+    if good is not None:
+        top, bottom = y(min(good[1], hi)), y(max(good[0], lo))
+        parts.append(
+            f'<rect class="good-band" x="{pad}" y="{top:.1f}" width="{w - 2 * pad}" '
+            f'height="{max(bottom - top, 0.0):.1f}" fill="#2ca02c" fill-opacity="0.12">'
+            "<title>good range</title></rect>"
+        )
     path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, (_, v, _) in enumerate(points))
     parts.append(f'<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{path}"/>')
     for i, (d, v, u) in enumerate(points):
@@ -298,7 +318,7 @@ def _chart(name: str, unit: str, points: list[tuple[str, float, float]]) -> str:
 
 
 def history_charts(sessions: Sequence[SessionSummary]) -> str:
-    """SVG charts of the key metrics over sessions (value with uncertainty bars).
+    """SVG charts of the key metrics over sessions (value with uncertainty bars, good band).
 
     Parameters
     ----------
@@ -311,6 +331,7 @@ def history_charts(sessions: Sequence[SessionSummary]) -> str:
         HTML with one chart per key metric measured in at least one session.
     """
     charts = []
+    bands = good_bands(default_rules())
     ordered = sorted(sessions, key=lambda s: s.date)
     for name in SQUAD_METRICS:
         pts = []
@@ -321,7 +342,7 @@ def history_charts(sessions: Sequence[SessionSummary]) -> str:
                 pts.append((s.date.isoformat(), m.value, m.uncertainty or 0.0))
                 unit = m.unit
         if pts:
-            charts.append(_chart(name, unit, pts))
+            charts.append(_chart(name, unit, pts, bands.get(name)))
     return "<div>" + "".join(charts) + "</div>"
 
 
@@ -354,7 +375,7 @@ def history_html(
     hrefs = report_hrefs or {}
     by_date = {x.date: hrefs[x.id] for x in sessions if x.id in hrefs}
     rows = []
-    for r in history_rows(sessions):
+    for r in history_rows(sessions, good_bands(default_rules())):
         when = r.date.isoformat()
         if r.date in by_date:
             when = f"<a href='{html.escape(by_date[r.date], quote=True)}'>{when}</a>"
@@ -367,7 +388,10 @@ def history_html(
         )
     note = (
         "<p>A change counts only when it is larger than the combined uncertainty of the two "
-        "sessions (√(u₁² + u₂²), 95 % confidence); smaller ones are <i>no clear change</i>.</p>"
+        "sessions (√(u₁² + u₂²), 95 % confidence); smaller ones are <i>no clear change</i>. "
+        "A real change says whether it moved <i>towards</i> the metric's good range, "
+        "<i>away from</i> it, or stayed <i>within</i> it; the charts shade the good range "
+        "in green.</p>"
     )
     table = (
         "<table><thead><tr><th>date</th><th class='name'>metric</th><th>value</th><th>unit</th>"

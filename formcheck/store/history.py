@@ -17,6 +17,9 @@ from typing import Literal
 Verdict = Literal["increase", "decrease", "no clear change", "not comparable", "first session"]
 """What a change since the previous session means."""
 
+Target = Literal["towards the target", "away from the target", "within the target", ""]
+"""Where a real change moved the value relative to the metric's good band ("" unknown)."""
+
 COMPARABLE_STATUS = ("ok", "low_confidence")
 
 
@@ -64,11 +67,16 @@ class Change:
         uncertainty, else ``no clear change``; ``not comparable`` when a value,
         an uncertainty or a matching unit is missing; ``first session`` when
         there is nothing before.
+    target : Target
+        For an increase or decrease: whether the value moved towards the
+        metric's good band, away from it, or stayed within it; empty when the
+        metric has no band or the change is not real.
     """
 
     delta: float | None
     uncertainty: float | None
     verdict: Verdict
+    target: Target = ""
 
     @property
     def is_real(self) -> bool:
@@ -76,7 +84,7 @@ class Change:
         return self.verdict in ("increase", "decrease")
 
     def text(self, unit: str = "") -> str:
-        """The change in words, e.g. ``+4.1 ± 2.0 deg (increase)``.
+        """The change in words, e.g. ``+4.1 ± 2.0 deg (increase, away from the target)``.
 
         Parameters
         ----------
@@ -91,7 +99,45 @@ class Change:
         if self.delta is None:
             return self.verdict
         unc = f" ± {self.uncertainty:.1f}" if self.uncertainty is not None else ""
-        return f"{self.delta:+.1f}{unc} {unit}".rstrip() + f" ({self.verdict})"
+        where = f", {self.target}" if self.target else ""
+        return f"{self.delta:+.1f}{unc} {unit}".rstrip() + f" ({self.verdict}{where})"
+
+
+def target_direction(
+    previous: float, current: float, good: tuple[float, float] | None
+) -> Target:
+    """Whether a value moved towards its good band, away from it, or stayed in it.
+
+    Parameters
+    ----------
+    previous, current : float
+        The two values.
+    good : tuple of float or None
+        The metric's good band ``(low, high)`` (``inf`` allowed); None when
+        it has none.
+
+    Returns
+    -------
+    Target
+        By the distance of each value outside the band: smaller now
+        "towards the target", larger "away from the target", both inside
+        "within the target"; "" without a band or when the distance is equal.
+    """
+    if good is None:
+        return ""
+    lo, hi = good
+
+    def outside(v: float) -> float:
+        return max(lo - v, v - hi, 0.0)
+
+    before, after = outside(previous), outside(current)
+    if before == after == 0.0:
+        return "within the target"
+    if after < before:
+        return "towards the target"
+    if after > before:
+        return "away from the target"
+    return ""
 
 
 def combined_uncertainty(u1: float | None, u2: float | None) -> float | None:
@@ -112,7 +158,11 @@ def combined_uncertainty(u1: float | None, u2: float | None) -> float | None:
     return math.hypot(u1, u2)
 
 
-def compare(previous: MetricValue | None, current: MetricValue) -> Change:
+def compare(
+    previous: MetricValue | None,
+    current: MetricValue,
+    good: tuple[float, float] | None = None,
+) -> Change:
     """Whether a metric really changed between two sessions.
 
     Parameters
@@ -121,6 +171,9 @@ def compare(previous: MetricValue | None, current: MetricValue) -> Change:
         The earlier session's value; None for the first session.
     current : MetricValue
         The later session's value.
+    good : tuple of float, optional
+        The metric's good band; a real change then says whether it moved
+        towards it (:func:`target_direction`).
 
     Returns
     -------
@@ -144,7 +197,8 @@ def compare(previous: MetricValue | None, current: MetricValue) -> Change:
         return Change(delta, None, "not comparable")
     if abs(delta) <= unc:
         return Change(delta, unc, "no clear change")
-    return Change(delta, unc, "increase" if delta > 0 else "decrease")
+    target = target_direction(previous.value, current.value, good)
+    return Change(delta, unc, "increase" if delta > 0 else "decrease", target)
 
 
 @dataclass(frozen=True)
@@ -199,7 +253,10 @@ class HistoryRow:
     right: float | None = None
 
 
-def history_rows(sessions: Sequence[SessionSummary]) -> list[HistoryRow]:
+def history_rows(
+    sessions: Sequence[SessionSummary],
+    bands: Mapping[str, tuple[float, float]] | None = None,
+) -> list[HistoryRow]:
     """Every metric of every session, with the change since the last session.
 
     The previous value of a metric is the one from the latest earlier session
@@ -209,6 +266,9 @@ def history_rows(sessions: Sequence[SessionSummary]) -> list[HistoryRow]:
     ----------
     sessions : sequence of SessionSummary
         One athlete's sessions (any order).
+    bands : mapping of str to tuple of float, optional
+        Good band by metric name (``findings.good_bands``): changes then say
+        whether they moved towards the target.
 
     Returns
     -------
@@ -224,7 +284,7 @@ def history_rows(sessions: Sequence[SessionSummary]) -> list[HistoryRow]:
             change = (
                 Change(None, None, "not comparable")
                 if k > 0 and previous is None and not measured  # nothing to compare, either side
-                else compare(previous, m)
+                else compare(previous, m, (bands or {}).get(name))
             )
             rows.append(
                 HistoryRow(
@@ -246,7 +306,9 @@ def history_rows(sessions: Sequence[SessionSummary]) -> list[HistoryRow]:
 
 
 def compare_sessions(
-    a: SessionSummary, b: SessionSummary
+    a: SessionSummary,
+    b: SessionSummary,
+    bands: Mapping[str, tuple[float, float]] | None = None,
 ) -> list[tuple[str, MetricValue | None, MetricValue | None, Change]]:
     """Two sessions side by side: each metric in either, with the change a -> b.
 
@@ -254,6 +316,8 @@ def compare_sessions(
     ----------
     a, b : SessionSummary
         The earlier and the later session.
+    bands : mapping of str to tuple of float, optional
+        Good band by metric name, as for :func:`history_rows`.
 
     Returns
     -------
@@ -267,7 +331,11 @@ def compare_sessions(
         if mb is None:
             change = Change(None, None, "not comparable")
         else:
-            change = compare(ma, mb) if ma is not None else Change(None, None, "not comparable")
+            change = (
+                compare(ma, mb, (bands or {}).get(name))
+                if ma is not None
+                else Change(None, None, "not comparable")
+            )
         out.append((name, ma, mb, change))
     return out
 
@@ -277,9 +345,11 @@ __all__ = [
     "HistoryRow",
     "MetricValue",
     "SessionSummary",
+    "Target",
     "Verdict",
     "combined_uncertainty",
     "compare",
     "compare_sessions",
     "history_rows",
+    "target_direction",
 ]

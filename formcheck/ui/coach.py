@@ -12,11 +12,13 @@ import os
 from pathlib import Path
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from formcheck.batch.summary import SQUAD_METRICS
 from formcheck.errors import FormcheckError
+from formcheck.findings import default_rules, good_bands
 from formcheck.settings import STATUS_WORDS
 from formcheck.store.access import athlete_sessions, failures, roster
 from formcheck.store.db import DB_FILE, Store, StoreError, default_url, open_store
@@ -77,7 +79,7 @@ def history_frame(sessions: list[SessionSummary]) -> pd.DataFrame:
         flag, change, verdict``.
     """
     rows = []
-    for r in history_rows(sessions):
+    for r in history_rows(sessions, good_bands(default_rules())):
         unc = r.uncertainty or 0.0
         rows.append(
             {
@@ -142,7 +144,8 @@ def metric_chart(frame: pd.DataFrame, metric: str) -> alt.LayerChart:
     Returns
     -------
     altair.LayerChart
-        Line and points, with a vertical bar of ± uncertainty per session.
+        Line and points, with a vertical bar of ± uncertainty per session,
+        over the metric's good range shaded green.
     """
     data = frame[(frame["metric"] == metric) & frame["value"].notna()]
     unit = str(data["unit"].iloc[0]) if len(data) else ""
@@ -152,7 +155,17 @@ def metric_chart(frame: pd.DataFrame, metric: str) -> alt.LayerChart:
         tooltip=["date:T", "value:Q", "uncertainty:Q", "change:N"],
     )
     bars = base.mark_rule().encode(y="low:Q", y2="high:Q")
-    return alt.LayerChart(layer=[bars, line], height=220)
+    layers: list[alt.Chart] = [bars, line]
+    good = good_bands(default_rules()).get(metric)
+    if good is not None and len(data):
+        # The good range, shaded; an open side (<= 8, >= 15) ends at the data's range.
+        lo = good[0] if np.isfinite(good[0]) else min(float(data["low"].min()), good[1])
+        hi = good[1] if np.isfinite(good[1]) else max(float(data["high"].max()), good[0])
+        band = alt.Chart(pd.DataFrame({"lo": [lo], "hi": [hi]})).mark_rect(
+            color="#2ca02c", opacity=0.12
+        ).encode(y="lo:Q", y2="hi:Q")
+        layers.insert(0, band)
+    return alt.LayerChart(layer=layers, height=220)
 
 
 def _roster_frame(store: Store) -> pd.DataFrame:
@@ -181,7 +194,7 @@ def _session_column(session: SessionSummary) -> None:
 
 def _comparison(a: SessionSummary, b: SessionSummary) -> pd.DataFrame:
     rows = []
-    for name, ma, mb, change in compare_sessions(a, b):
+    for name, ma, mb, change in compare_sessions(a, b, good_bands(default_rules())):
         unit = mb.unit if mb is not None else ma.unit if ma is not None else ""
         rows.append(
             {
@@ -229,7 +242,9 @@ def _history(store: Store, name: str) -> None:
     st.dataframe(_comparison(a, b), hide_index=True, width="stretch")
     st.caption(
         "A change counts only when it is larger than the combined uncertainty of the two "
-        "sessions (√(u₁² + u₂²)); smaller ones are 'no clear change'."
+        "sessions (√(u₁² + u₂²)); smaller ones are 'no clear change'. A real change says "
+        "whether it moved towards the metric's good range (shaded green in the charts), away "
+        "from it, or stayed within it."
     )
 
 

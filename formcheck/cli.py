@@ -27,7 +27,7 @@ from rich.table import Table
 
 from formcheck.errors import FormcheckError
 from formcheck.io.video import VideoLimits
-from formcheck.settings import check_runner_inputs, status_word
+from formcheck.settings import LEVEL_WORDS, check_runner_inputs, status_word
 
 if TYPE_CHECKING:
     from formcheck.pipeline import AnalysisOptions
@@ -156,7 +156,10 @@ def _print_findings(console: Console, report: dict[str, Any], top: int = 3) -> N
         console.print("[bold]top fixes:[/]")
         for f in items[:top]:
             console.print(
-                escape(f"  {f['rank']}. {f['title']} [{f['level']}, confidence {f['confidence']}]")
+                escape(
+                    f"  {f['rank']}. {f['title']} "
+                    f"[{LEVEL_WORDS.get(f['level'], f['level'])}, confidence {f['confidence']}]"
+                )
             )
             for o in f["observations"]:
                 console.print(f"     {escape(o['text'])}")

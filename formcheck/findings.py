@@ -23,6 +23,7 @@ import numpy as np
 
 from formcheck.errors import RulesError
 from formcheck.metrics import Metric, ci95
+from formcheck.settings import LEVEL_WORDS
 
 Level = Literal["good", "watch", "act"]
 Severity = Literal["low", "medium", "high"]
@@ -503,7 +504,7 @@ class Observation:
             if self.n_judged
             else ""
         )
-        band = f"({self.band.describe(self.unit)}; {self.level}){steps}."
+        band = f"({self.band.describe(self.unit)}; {LEVEL_WORDS.get(self.level, self.level)}){steps}."
         if self.side == "both" and self.left is not None and self.right is not None:
             return (
                 f"{self.label}: left {_num(self.left)}, right {_num(self.right)} "

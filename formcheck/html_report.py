@@ -21,7 +21,7 @@ import xarray as xr
 from formcheck.dataset import INDIVIDUAL
 from formcheck.events import GaitEvent
 from formcheck.metrics import knee_flexion_deg
-from formcheck.settings import status_word
+from formcheck.settings import LEVEL_WORDS, status_word
 from formcheck.view import ViewInfo
 
 LEFT_HEX = "#ff8c00"
@@ -298,7 +298,7 @@ def _finding_card(f: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
     return f"""
 <div class="card" id="finding-{_e(f['id'])}">
 <h3>{f['rank']}. {_e(f['title'])}</h3>
-<p>{_badge(f['level'], LEVEL_HEX.get(f['level'], '#777'))}{_badge('severity ' + f['severity'], '#555')}
+<p>{_badge(LEVEL_WORDS.get(f['level'], f['level']), LEVEL_HEX.get(f['level'], '#777'))}{_badge('severity ' + f['severity'], '#555')}
 {_badge('confidence ' + f['confidence'], conf_colour)}{side}</p>
 <h4>What we saw</h4><ul>{obs}</ul>
 {'<p class="muted">Confidence is lowered because:</p><ul class="muted">' + reasons + '</ul>' if reasons else ''}
@@ -370,7 +370,8 @@ def render_html(
     top_html = (
         "<ol>" + "".join(
             f'<li><a href="#finding-{_e(f["id"])}">{_e(f["title"])}</a> '
-            f"({_e(f['level'])}, confidence {_e(f['confidence'])})</li>" for f in top
+            f"({_e(LEVEL_WORDS.get(f['level'], f['level']))}, confidence {_e(f['confidence'])})</li>"
+            for f in top
         ) + "</ol>"
         if top else "<p>No metric is outside its target band. Keep building up gradually.</p>"
     )

@@ -21,6 +21,11 @@ STATUS_WORDS: Mapping[str, str] = MappingProxyType(
 )
 """The words every front end (app, CLI, HTML report, squad page) shows for a metric status."""
 
+LEVEL_WORDS: Mapping[str, str] = MappingProxyType(
+    {"good": "in the good range", "watch": "watch", "act": "work on this"}
+)
+"""The words every front end and finding sentence uses for a band level (JSON keeps the keys)."""
+
 GIVEN_BY_USER = "given by the user"
 """The reason of a metric that echoes a user input (the treadmill speed) rather than a measure."""
 

@@ -27,6 +27,7 @@ from formcheck.findings import (
     worst_side,
 )
 from formcheck.metrics import ASYMMETRY_SUFFIX, ci95
+from formcheck.settings import LEVEL_WORDS
 
 Level = Literal["good", "watch", "act"]
 DEFAULT_MAX_UPLOAD_MB = 500
@@ -35,11 +36,7 @@ UPLOAD_LIMIT_ENV = "FORMCHECK_MAX_UPLOAD_MB"
 _UNIT_SUFFIXES = (
     "_pct_leg", "_asymmetry_pct", "_spm", "_deg", "_ms", "_m_s", "_cm", "_pct", "_m"
 )
-LEVEL_TEXT: Mapping[str, str] = {
-    "good": "in the good range",
-    "watch": "watch",
-    "act": "work on this",
-}
+LEVEL_TEXT: Mapping[str, str] = LEVEL_WORDS
 SAMPLE_DESCRIPTIONS: Mapping[str, str] = {
     "side_overstride": "Side view: a runner who overstrides",
     "side_normal": "Side view: a runner with typical form",

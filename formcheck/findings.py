@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from formcheck.errors import RulesError
-from formcheck.metrics import Metric, ci95
+from formcheck.metrics import ASYMMETRY_SUFFIX, Metric, ci95
 from formcheck.settings import LEVEL_WORDS
 
 Level = Literal["good", "watch", "act"]
@@ -969,6 +969,43 @@ def default_rules() -> Rules:
 # ---------------------------------------------------------------- judging
 
 
+_UNIT_SUFFIXES = (
+    "_pct_leg", "_asymmetry_pct", "_spm", "_deg", "_ms", "_m_s", "_cm", "_pct", "_m"
+)
+"""Unit endings of metric names, longest first where one ends another."""
+
+
+def metric_label(name: str, rules: Rules) -> str:
+    """The plain-language name of a metric.
+
+    Parameters
+    ----------
+    name : str
+        Metric name.
+    rules : Rules
+        Rules (their labels).
+
+    Returns
+    -------
+    str
+        The rule's label; for an asymmetry metric without one, "Left-right
+        difference in ..." its base metric; else the name without its unit.
+    """
+    rule = rules.metrics.get(name)
+    if rule is not None and rule.label:
+        return rule.label
+    if name.endswith(ASYMMETRY_SUFFIX):
+        base = metric_label(name.removesuffix(ASYMMETRY_SUFFIX), rules)
+        return f"Left-right difference: {base[:1].lower()}{base[1:]}"
+    stem = name
+    for suffix in _UNIT_SUFFIXES:
+        if stem.endswith(suffix):
+            stem = stem.removesuffix(suffix)
+            break
+    text = stem.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def good_bands(rules: Rules) -> dict[str, tuple[float, float]]:
     """The unadjusted good band of every scored metric, by name.
 
@@ -1529,6 +1566,7 @@ __all__ = [
     "findings_summary",
     "flag_frames",
     "good_bands",
+    "metric_label",
     "observe",
     "parse_rules",
 ]

@@ -267,11 +267,13 @@ def test_squad_with_a_corrupt_clip(squad_dir, tmp_path, capsys):
     # Ann's two sessions: the cadence went up by 14 spm, far more than its uncertainty
     hist = (out / "athletes" / slug("Ann") / "history.csv").read_text().splitlines()
     cadence = [line for line in hist if ",cadence_spm," in line]
-    assert cadence[0].endswith("first session") and cadence[1].endswith("increase"), cadence
+    assert cadence[0].endswith("first session,") and ",increase," in cadence[1], cadence
     squad = (out / "squad.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in squad[1:]] == ["Ann", "Ben", "Cy"]
     html = (out / "squad.html").read_text()
     assert "Not analysed (1)" in html and "Dee" in html
+    # Plain metric names for the coach; the key stays in the tooltip.
+    assert "<th title='cadence_spm'>Cadence<br>" in html and ">work on this</th>" in html
     # Ann's history page links back to the squad and each date to its session's report.
     import re
 

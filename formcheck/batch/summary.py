@@ -17,8 +17,8 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 
-from formcheck.findings import default_rules, good_bands
-from formcheck.settings import STATUS_WORDS
+from formcheck.findings import default_rules, good_bands, metric_label
+from formcheck.settings import LEVEL_WORDS, STATUS_WORDS
 from formcheck.store.access import FailureRecord, RosterEntry
 from formcheck.store.history import MetricValue, SessionSummary, history_rows
 
@@ -43,8 +43,11 @@ _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
 table{border-collapse:collapse;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:right;white-space:nowrap}
-th{background:#f3f3f3;position:sticky;top:0}
+th{background:#f3f3f3;position:sticky;top:0;white-space:normal;min-width:4.5rem}
 td.name,th.name,td.text{text-align:left}
+.scroll{overflow-x:auto;max-width:100%}
+.scroll td.name,.scroll th.name{position:sticky;left:0;background:#fff;z-index:1}
+.scroll th.name{background:#f3f3f3;z-index:2}
 .watch{background:#fff3cd}
 .act{background:#f8d7da;font-weight:600}
 td.low{color:#777;font-style:italic}
@@ -200,8 +203,11 @@ def squad_html(
     cols = squad_columns(latest)
     links = history_links or {}
     units = units or {}
+    rules = default_rules()
+    # Plain names for the coach (the metric key stays in the tooltip and the CSV).
     head = "".join(
-        f"<th>{html.escape(n)}<br><small>{html.escape(units.get(n, ''))}</small></th>"
+        f"<th title='{html.escape(n, quote=True)}'>{html.escape(metric_label(n, rules))}"
+        f"<br><small>{html.escape(units.get(n, ''))}</small></th>"
         for n in cols
     )
     rows = []
@@ -221,15 +227,16 @@ def squad_html(
             f"<td class='{'act' if flags['act'] else ''}'>{flags['act']}</td>"
             f"<td class='{'watch' if flags['watch'] else ''}'>{flags['watch']}</td>{cells}</tr>"
         )
+    act, watch = (html.escape(LEVEL_WORDS[k]) for k in ("act", "watch"))
     key = (
         "<p class='key'>Latest session of each athlete; value ± uncertainty (95 % confidence of "
-        "the mean over strides). <span class='watch'>watch</span><span class='act'>act</span>"
-        "flagged by a finding; <i>grey italics</i>: low confidence.</p>"
+        f"the mean over strides). <span class='watch'>{watch}</span><span class='act'>{act}"
+        "</span> flagged by a finding; <i>grey italics</i>: low confidence.</p>"
     )
     table = (
-        "<table><thead><tr><th class='name'>athlete</th><th>date</th><th>sessions</th>"
-        f"<th>views</th><th>act</th><th>watch</th>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        "<div class='scroll'><table><thead><tr><th class='name'>athlete</th><th>date</th>"
+        f"<th>sessions</th><th>views</th><th>{act}</th><th>{watch}</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
     return _page("Squad summary", key + table + _failures_html(failures))
 
@@ -331,7 +338,8 @@ def history_charts(sessions: Sequence[SessionSummary]) -> str:
         HTML with one chart per key metric measured in at least one session.
     """
     charts = []
-    bands = good_bands(default_rules())
+    rules = default_rules()
+    bands = good_bands(rules)
     ordered = sorted(sessions, key=lambda s: s.date)
     for name in SQUAD_METRICS:
         pts = []
@@ -342,7 +350,7 @@ def history_charts(sessions: Sequence[SessionSummary]) -> str:
                 pts.append((s.date.isoformat(), m.value, m.uncertainty or 0.0))
                 unit = m.unit
         if pts:
-            charts.append(_chart(name, unit, pts, bands.get(name)))
+            charts.append(_chart(metric_label(name, rules), unit, pts, bands.get(name)))
     return "<div>" + "".join(charts) + "</div>"
 
 

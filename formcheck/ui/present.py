@@ -24,6 +24,7 @@ from formcheck.findings import (
     RuleContext,
     Rules,
     adapted_band,
+    metric_label,
     worst_side,
 )
 from formcheck.metrics import ASYMMETRY_SUFFIX, ci95
@@ -33,9 +34,6 @@ Level = Literal["good", "watch", "act"]
 DEFAULT_MAX_UPLOAD_MB = 500
 """Largest upload the app accepts unless ``FORMCHECK_MAX_UPLOAD_MB`` says otherwise."""
 UPLOAD_LIMIT_ENV = "FORMCHECK_MAX_UPLOAD_MB"
-_UNIT_SUFFIXES = (
-    "_pct_leg", "_asymmetry_pct", "_spm", "_deg", "_ms", "_m_s", "_cm", "_pct", "_m"
-)
 LEVEL_TEXT: Mapping[str, str] = LEVEL_WORDS
 SAMPLE_DESCRIPTIONS: Mapping[str, str] = {
     "side_overstride": "Side view: a runner who overstrides",
@@ -121,37 +119,6 @@ def fmt(value: Any, digits: int = 1) -> str:
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
         return "-"
     return f"{value:.{digits}f}"
-
-
-def metric_label(name: str, rules: Rules) -> str:
-    """The plain-language name of a metric.
-
-    Parameters
-    ----------
-    name : str
-        Metric name.
-    rules : Rules
-        Rules (their labels).
-
-    Returns
-    -------
-    str
-        The rule's label; for an asymmetry metric without one, "Left-right
-        difference in ..." its base metric; else the name without its unit.
-    """
-    rule = rules.metrics.get(name)
-    if rule is not None and rule.label:
-        return rule.label
-    if name.endswith(ASYMMETRY_SUFFIX):
-        base = metric_label(name.removesuffix(ASYMMETRY_SUFFIX), rules)
-        return f"Left-right difference: {base[:1].lower()}{base[1:]}"
-    stem = name
-    for suffix in _UNIT_SUFFIXES:
-        if stem.endswith(suffix):
-            stem = stem.removesuffix(suffix)
-            break
-    text = stem.replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
 
 
 def report_context(report: Mapping[str, Any]) -> RuleContext:

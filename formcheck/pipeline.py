@@ -16,7 +16,9 @@ the pose phase's peak (two segments of a 1-minute 1080p clip: 581 -> 439 MB).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import warnings
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -88,7 +90,25 @@ EXCURSION_S = 0.25
 
 Its frames are dropped (left to the gap filler) and the stretches on both
 sides stay one view of the runner, when the body after it matches the body
-before it.
+before it. A stretch this short at either end of the clip is a glitch too.
+"""
+BODY_SPEED_LEGS = 8.0
+"""Fastest a runner's mid-hip crosses the picture, in leg lengths per second.
+
+A sprint at 9 m/s is about 10 leg lengths per second, a run at 4-5 m/s about
+5: the jump threshold grows by this much per second between two detected
+frames, so an overground runner seen again after a short detection gap is
+not taken for someone else.
+"""
+VELOCITY_S = 0.2
+"""How far back the followed body's own speed is measured, in seconds."""
+RECENT_ROWS = 64
+"""Latest detected frames of the followed body kept for its speed (0.2 s even at 240 fps)."""
+SIGNATURE_MEDIAN = 5
+"""Detected frames in the running median of the body signature (hip, torso length).
+
+Keypoint noise and one- or two-frame pose glitches do not break a stretch; a
+lasting change of body still does, at the frame it happens.
 """
 
 
@@ -313,40 +333,72 @@ class BodySpan:
     switches: int
 
 
-def _body_signature(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray, float]:
-    """Per frame the mid-hip position and the torso length, and the clip's leg length."""
+def _body_signature(ds: xr.Dataset, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Mid-hip position and torso length at ``frames`` (running medians), and the leg length."""
     from formcheck.dataset import keypoint_xy, leg_length_px
 
-    hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
-    shoulder = (keypoint_xy(ds, "left_shoulder") + keypoint_xy(ds, "right_shoulder")) / 2
+    hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip"))[frames] / 2
+    shoulder = (keypoint_xy(ds, "left_shoulder") + keypoint_xy(ds, "right_shoulder"))[frames] / 2
     torso = np.hypot(*(shoulder - hip).T)
     leg = leg_length_px(ds)
-    return hip, torso, leg if math.isfinite(leg) and leg > 0 else math.inf
+    return (
+        _running_median(hip, SIGNATURE_MEDIAN),
+        _running_median(torso, SIGNATURE_MEDIAN),
+        leg if math.isfinite(leg) and leg > 0 else math.inf,
+    )
+
+
+def _running_median(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred running median over ``width`` (odd) rows, ignoring NaN; ends padded."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    if values.shape[0] < width:
+        return values
+    half = width // 2
+    padded = np.concatenate([values[:1].repeat(half, 0), values, values[-1:].repeat(half, 0)])
+    windows = sliding_window_view(padded, width, axis=0)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
+        return np.asarray(np.nanmedian(windows, axis=-1))
 
 
 def _same_body(
-    hip: np.ndarray, torso: np.ndarray, leg: float, a: np.ndarray, b: np.ndarray
-) -> np.ndarray:
-    """Whether frames ``a`` and ``b`` (position arrays) can show the same body.
+    hip: np.ndarray, torso: np.ndarray, t: np.ndarray, recent: Sequence[int], b: int, leg: float
+) -> bool:
+    """Whether signature row ``b`` can show the body last seen in rows ``recent``.
 
-    Unknown (NaN) signatures count as the same body: a jump needs evidence.
+    The body's mid-hip is carried forward to ``t[b]`` at its own speed over
+    the last :data:`VELOCITY_S` (a runner crossing the picture keeps moving),
+    or, without that history, allowed :data:`BODY_SPEED_LEGS` leg lengths per
+    second. A jump needs evidence: the hip more than :data:`JUMP_LEGS` leg
+    lengths from where the body should be, or a torso length changed by more
+    than :data:`SIZE_JUMP`; a part that is not known (NaN) is no evidence.
     """
-    step = np.hypot(*(hip[b] - hip[a]).T)
-    ratio = np.maximum(torso[a], torso[b]) / np.minimum(torso[a], torso[b])
-    jump = (step > JUMP_LEGS * leg) | (ratio > SIZE_JUMP)
-    return ~(jump & np.isfinite(step) & np.isfinite(ratio))
+    a = recent[-1]
+    dt = t[b] - t[a]
+    ref = next((r for r in reversed(recent) if t[a] - t[r] >= VELOCITY_S), recent[0])
+    expected, tol = hip[a], (JUMP_LEGS + BODY_SPEED_LEGS * dt) * leg
+    if t[a] > t[ref] and np.isfinite(hip[[a, ref]]).all():
+        expected = hip[a] + (hip[a] - hip[ref]) / (t[a] - t[ref]) * dt
+        tol = JUMP_LEGS * leg
+    step = float(np.hypot(*(hip[b] - expected)))
+    ratio = max(torso[a], torso[b]) / min(torso[a], torso[b])
+    moved = math.isfinite(step) and step > tol
+    resized = math.isfinite(ratio) and ratio > SIZE_JUMP
+    return not (moved or resized)
 
 
 def body_span(ds: xr.Dataset, max_gap_s: float = MAX_GAP_S) -> BodySpan:
     """Find the longest stretch in which one body, the runner, is seen.
 
-    A stretch ends at a detection gap longer than ``max_gap_s`` and where the
-    tracked body jumps to another one (mid-hip moving over :data:`JUMP_LEGS`
-    leg lengths, or the torso length changing by more than :data:`SIZE_JUMP`,
-    between neighbouring detected frames): the pose model follows one person,
-    and when it loses the runner it may pick up a bystander. A jump away that
-    comes back to a matching body within :data:`EXCURSION_S` is a glitch: its
-    frames are dropped and the stretch goes on.
+    The detected frames are read in order, each compared with the last frame
+    of the body being followed (:func:`_same_body`; the body signature is a
+    running median over :data:`SIGNATURE_MEDIAN` frames). A stretch ends at a
+    detection gap longer than ``max_gap_s``, and where the tracked body jumps
+    to another one: the pose model follows one person, and when it loses the
+    runner it may pick up a bystander. A jump after which the body comes back
+    within :data:`EXCURSION_S` is a glitch, and so is a stretch that short at
+    either end of the clip: those frames are dropped and the stretch goes on.
 
     Parameters
     ----------
@@ -363,43 +415,47 @@ def body_span(ds: xr.Dataset, max_gap_s: float = MAX_GAP_S) -> BodySpan:
     seen = np.flatnonzero(_detected(ds))
     if seen.size == 0:
         return BodySpan(0, 0, np.array([], dtype=int), 0)
-    t = np.asarray(ds["time"].values, dtype=float)
-    hip, torso, leg = _body_signature(ds)
-    gap = np.diff(t[seen]) > max_gap_s
-    jump = ~_same_body(hip, torso, leg, seen[:-1], seen[1:]) & ~gap
-    # Pieces of seen frames between any two breaks, as index ranges into ``seen``.
-    cuts = np.flatnonzero(gap | jump) + 1
-    starts = np.concatenate([[0], cuts])
-    ends = np.concatenate([cuts, [seen.size]])
-    # Join A | glitch | B when the glitch is short, bounded by jumps, and B matches A.
-    stretches: list[list[int]] = []  # [start, end) into ``seen``
+    t = np.asarray(ds["time"].values, dtype=float)[seen]
+    hip, torso, leg = _body_signature(ds, seen)
+
+    # Stretches as (first row, stop row, dropped rows, started by a jump), rows into ``seen``.
+    stretches: list[tuple[int, int, list[int], bool]] = []
+    first, by_jump = 0, False
     dropped: list[int] = []
-    switches = int(jump.sum())
-    k = 0
-    while k < starts.size:
-        cur = [int(starts[k]), int(ends[k])]
-        while k + 2 < starts.size:
-            g0, g1, b0 = int(starts[k + 1]), int(ends[k + 1]), int(starts[k + 2])
-            a_last, b_first = seen[cur[1] - 1], seen[b0]
-            if not (
-                jump[g0 - 1]
-                and jump[g1 - 1]
-                and t[seen[g1 - 1]] - t[seen[g0]] < EXCURSION_S
-                and t[b_first] - t[a_last] <= max_gap_s + EXCURSION_S
-                and _same_body(hip, torso, leg, np.array([a_last]), np.array([b_first]))[0]
-            ):
-                break
-            dropped.extend(seen[g0:g1].tolist())
-            switches -= 2
-            cur[1] = int(ends[k + 2])
-            k += 2
-        stretches.append(cur)
-        k += 1
-    spans = [t[seen[e - 1]] - t[seen[s]] for s, e in stretches]
-    s, e = stretches[int(np.argmax(spans))]
-    first, stop = int(seen[s]), int(seen[e - 1]) + 1
-    inside = np.array([d for d in dropped if first <= d < stop], dtype=int)
-    return BodySpan(first, stop, inside, switches)
+    recent: deque[int] = deque([0], maxlen=RECENT_ROWS)  # the followed body's latest rows
+    i = 1
+    while i < t.size:
+        last = recent[-1]
+        near = t[i] - t[last] <= max_gap_s
+        back = i if near and _same_body(hip, torso, t, recent, i, leg) else None
+        if back is None and near:  # look for the body coming back soon after a jump
+            ahead = range(i + 1, int(np.searchsorted(t, t[i] + EXCURSION_S)))
+            back = next((j for j in ahead if _same_body(hip, torso, t, recent, j, leg)), None)
+        if back is not None:
+            dropped.extend(range(i, back))  # empty unless away and back: a glitch
+            recent.append(back)
+            i = back + 1
+            continue
+        stretches.append((first, last + 1, dropped, by_jump))
+        first, by_jump, dropped = i, near, []
+        recent = deque([i], maxlen=RECENT_ROWS)
+        i += 1
+    stretches.append((first, recent[-1] + 1, dropped, by_jump))
+    # A short stretch at either end, next to a jump, is a glitch of its neighbour.
+    if len(stretches) > 1 and stretches[1][3] and t[stretches[0][1] - 1] - t[0] < EXCURSION_S:
+        (s0, e0, d0, _), (_, e1, d1, _) = stretches[0], stretches[1]
+        stretches[:2] = [(s0, e1, [*range(s0, e0), *d1], False)]
+    if len(stretches) > 1 and stretches[-1][3] and t[-1] - t[stretches[-1][0]] < EXCURSION_S:
+        (s0, _, d0, j0), (s1, e1, _, _) = stretches[-2], stretches[-1]
+        stretches[-2:] = [(s0, e1, [*d0, *range(s1, e1)], j0)]
+    spans = [t[stop - 1] - t[start] for start, stop, _, _ in stretches]
+    start, stop, rows, _ = stretches[int(np.argmax(spans))]
+    return BodySpan(
+        int(seen[start]),
+        int(seen[stop - 1]) + 1,
+        seen[np.asarray(rows, dtype=int)],
+        sum(jumped for *_, jumped in stretches),
+    )
 
 
 def runner_span(ds: xr.Dataset, max_gap_s: float = MAX_GAP_S) -> tuple[int, int]:
@@ -585,16 +641,6 @@ def input_notes(video: dict[str, Any]) -> list[str]:
             f"was filmed at {tag:.0f} fps"
         )
     return notes
-
-
-def _running_median(y: np.ndarray, width: int) -> np.ndarray:
-    """Running median over ``width`` (odd) samples, edges padded with the end values."""
-    half = width // 2
-    if y.size < width:
-        return y
-    padded = np.concatenate([np.repeat(y[:1], half), y, np.repeat(y[-1:], half)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
-    return np.median(windows, axis=1)
 
 
 def leg_rhythm_spm(ds: xr.Dataset, smooth: int = RHYTHM_MEDIAN) -> tuple[float, float]:

@@ -400,9 +400,12 @@ def test_partial_visibility_is_trimmed_and_too_short_is_refused() -> None:
 
 
 def _moved(ds: xr.Dataset, frames: slice, dx: float, scale: float = 1.0) -> xr.Dataset:
-    """``ds`` with the body in ``frames`` moved by ``dx`` pixels and scaled about the origin."""
-    pos = ds["position"].values.copy()
-    pos[frames] *= scale
+    """``ds`` with the body in ``frames`` scaled about its own mid-hip, then moved ``dx`` px."""
+    pos = ds["position"].values.copy()  # (time, space, keypoints, individuals)
+    names = list(ds["keypoints"].values)
+    hips = [names.index("left_hip"), names.index("right_hip")]
+    centre = pos[frames][:, :, hips].mean(axis=2, keepdims=True)
+    pos[frames] = centre + (pos[frames] - centre) * scale
     pos[frames, 0] += dx
     return ds.assign(position=(ds["position"].dims, pos))
 
@@ -422,25 +425,58 @@ def test_body_span_splits_at_another_body_and_drops_glitches() -> None:
     part, notes = visible_part(other)
     assert part.sizes["time"] == 120
     assert "from 4.0 s to 8.0 s of 8.0 s" in notes[0] and "jumped between bodies" in notes[0]
-    # The same size at another place is a jump too; a size change alone as well.
+    # The same size at another place is a jump; so is another size at the same place.
     assert body_span(_moved(ds, slice(90, 120), 400.0)).first == 120
     assert body_span(_moved(ds, slice(90, 120), 0.0, 0.5)).first == 120
-    # A jump away and back within 0.1 s is a glitch: nothing is cut, its frames are dropped.
-    glitch = _moved(ds, slice(100, 103), 400.0, 0.5)
+    assert body_span(_moved(ds, slice(90, 120), 0.0, 0.8)).first == 0  # within SIZE_JUMP
+    # A jump that is half known (shoulders missing at the switch) still counts.
+    half = _moved(ds, slice(90, 120), 400.0)
+    half["position"].loc[{"keypoints": ["left_shoulder", "right_shoulder"]}][90:93] = np.nan
+    assert body_span(half).first == 120
+    # A jump away and back within 0.2 s is a glitch: nothing is cut, its frames are dropped.
+    glitch = _moved(ds, slice(100, 106), 400.0, 0.5)
     span = body_span(glitch)
     assert (span.first, span.stop, span.switches) == (0, 240, 0)
-    assert span.dropped.tolist() == [100, 101, 102]
+    assert span.dropped.tolist() == list(range(100, 106))
     part, notes = visible_part(glitch)
     assert notes == [] and part.sizes["time"] == 240
-    assert np.isnan(part["position"].values[100:103]).all()
-    kept = part["position"].values[[99, 103]]
-    np.testing.assert_array_equal(kept, ds["position"].values[[99, 103]])
+    assert np.isnan(part["position"].values[100:106]).all()
+    kept = part["position"].values[[99, 106]]
+    np.testing.assert_array_equal(kept, ds["position"].values[[99, 106]])
+    # A glitch in two directions (+250 px, then -250 px), and one at the very start.
+    twice = _moved(_moved(ds, slice(120, 123), 250.0), slice(123, 126), -250.0)
+    span = body_span(twice)
+    assert (span.first, span.stop, span.switches) == (0, 240, 0)
+    start = body_span(_moved(ds, slice(0, 4), 400.0, 0.5))
+    assert (start.first, start.stop, start.switches) == (0, 240, 0)
+    assert start.dropped.tolist() == [0, 1, 2, 3]
     # Alternating bodies every second: nobody is seen for two strides at a time.
     flip = ds
-    for start in range(30, 240, 60):
-        flip = _moved(flip, slice(start, start + 30), 400.0, 0.5)
+    for first in range(30, 240, 60):
+        flip = _moved(flip, slice(first, first + 30), 400.0, 0.5)
     with pytest.raises(ClipTooShortError, match="jumped between bodies"):
         check_runner(flip, "clip.mp4")
+
+
+def test_body_span_keeps_noisy_and_overground_runners_whole() -> None:
+    from formcheck.pipeline import body_span
+
+    rng = np.random.default_rng(3)
+    for view in ("side", "rear"):
+        ds = _runner(duration_s=8.0, fps=30.0, view=view)
+        noise = rng.normal(0.0, 0.06 * 300.0, ds["position"].shape)  # 6 % of the leg
+        noisy = ds.assign(position=ds["position"] + noise)
+        span = body_span(noisy)
+        assert (span.first, span.stop, span.switches) == (0, 240, 0), view
+    # An overground runner crossing at 5 m/s (about 5.5 leg lengths a second) with a
+    # 0.3 s detection gap, seen at 15 fps: one body throughout.
+    ds = _runner(duration_s=8.0, fps=15.0)
+    t = ds["time"].values
+    crossing = ds.assign(position=ds["position"] + xr.DataArray(
+        5.5 * 300.0 * t, dims="time") * (ds["space"] == "x"))
+    crossing["position"][40:44] = np.nan
+    span = body_span(crossing)
+    assert (span.first, span.stop, span.switches) == (0, 120, 0)
 
 
 def test_leg_rhythm_matches_cadence_in_real_and_slowed_time() -> None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from formcheck.findings import FlaggedFrame, Level
 from formcheck.overlay import LEFT_COLOUR, RIGHT_COLOUR, draw_skeleton
+from formcheck.settings import LEVEL_WORDS
 
 Point = tuple[float, float]
 Colour = tuple[int, int, int]
@@ -407,7 +408,7 @@ def annotate_flagged(
     lines = [t for t in (
         title,
         f"{flagged.label or flagged.metric}: {flagged.value:.1f} {flagged.unit}{foot}",
-        f"{flagged.band_text} -> {flagged.level.upper()}",
+        f"{flagged.band_text} -> {LEVEL_WORDS.get(flagged.level, flagged.level)}",
         f"frame {flagged.frame}, t = {flagged.time_s:.2f} s",
     ) if t]
     return text_box(out, _ascii(lines), accent=LEVEL_COLOUR[flagged.level])

@@ -504,7 +504,8 @@ class Observation:
             if self.n_judged
             else ""
         )
-        band = f"({self.band.describe(self.unit)}; {LEVEL_WORDS.get(self.level, self.level)}){steps}."
+        level = LEVEL_WORDS.get(self.level, self.level)
+        band = f"({self.band.describe(self.unit)}; {level}){steps}."
         if self.side == "both" and self.left is not None and self.right is not None:
             return (
                 f"{self.label}: left {_num(self.left)}, right {_num(self.right)} "
@@ -1006,20 +1007,30 @@ def metric_label(name: str, rules: Rules) -> str:
     return text[:1].upper() + text[1:]
 
 
-def good_bands(rules: Rules) -> dict[str, tuple[float, float]]:
-    """The unadjusted good band of every scored metric, by name.
+def good_bands(
+    rules: Rules, context: RuleContext | None = None
+) -> dict[str, tuple[float, float]]:
+    """The good band of every scored metric, by name, as the findings judge it.
 
     Parameters
     ----------
     rules : Rules
         The rules.
+    context : RuleContext, optional
+        Runner inputs that shift the bands (:func:`adapted_band`); none when
+        omitted.
 
     Returns
     -------
     dict of str to tuple of float
         ``(low, high)`` per metric that has a scored band.
     """
-    return {n: r.good for n, r in rules.metrics.items() if r.scored and r.good is not None}
+    ctx = context or RuleContext()
+    return {
+        n: adapted_band(r, ctx).good
+        for n, r in rules.metrics.items()
+        if r.scored and r.good is not None and r.watch is not None
+    }
 
 
 def adapted_band(rule: MetricRule, context: RuleContext) -> Band:

@@ -22,7 +22,7 @@ STATUS_WORDS: Mapping[str, str] = MappingProxyType(
 """The words every front end (app, CLI, HTML report, squad page) shows for a metric status."""
 
 LEVEL_WORDS: Mapping[str, str] = MappingProxyType(
-    {"good": "in the good range", "watch": "watch", "act": "work on this"}
+    {"good": "in the good range", "watch": "keep an eye on it", "act": "work on this"}
 )
 """The words every front end and finding sentence uses for a band level (JSON keeps the keys)."""
 

@@ -85,6 +85,7 @@ def test_roster_history_and_comparison(squad_db):
     assert all(v == "-" or (v.count(".") == 1 and len(v.split(".")[1]) == 1)
                for v in every["value"]), every["value"].tolist()
     assert set(every["status"]) <= {"measured", "approximate", "not measured"}
+    assert "work on this" in set(every["flag"]) and "act" not in set(every["flag"])
     # an earlier pair: a change of 1 spm is within the noise
     at.selectbox(key="coach_a").set_value("2025-03-01")
     at.selectbox(key="coach_b").set_value("2025-03-20")

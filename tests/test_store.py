@@ -31,6 +31,7 @@ from formcheck.store.history import (
     combined_uncertainty,
     compare,
     compare_sessions,
+    band_extent,
     history_rows,
     target_direction,
 )
@@ -81,6 +82,39 @@ def test_a_real_change_says_whether_it_moved_towards_the_good_band():
     # No band, or no real change: nothing said about the target.
     assert compare(_mv(14.0, 1.0), _mv(10.0, 1.0)).target == ""
     assert compare(_mv(14.0, 3.0), _mv(13.0, 3.0), good).target == ""
+
+
+def test_the_target_is_the_band_the_findings_used_for_that_session():
+    from dataclasses import replace
+
+    from formcheck.batch.summary import session_bands
+    from formcheck.findings import default_rules
+
+    bands = session_bands(default_rules())
+    slow, fast = _summary(1, cadence_spm=(162.0, 1.0)), _summary(2, cadence_spm=(168.0, 1.0))
+    # Without inputs the band is 160-200: 162 -> 168 stays inside it.
+    rows = history_rows([slow, fast], bands)
+    assert rows[-1].change.target == "within the target"
+    # At 18 km/h (5 m/s) the band moves up by 12 spm to 172-212: both are below it.
+    quick = replace(fast, treadmill_speed_kmh=18.0)
+    assert bands(quick)["cadence_spm"] == (172.0, 212.0)
+    rows = history_rows([slow, quick], bands)
+    assert rows[-1].change.target == "towards the target"
+    [(_, _, _, change)] = compare_sessions(slow, quick, bands)
+    assert change.text("steps/min").endswith("(increase, towards the target)")
+
+
+def test_the_good_band_stays_visible_when_every_value_is_outside_it():
+    # Overstride (good <= 8) at 20 and 25: the band is shaded below 8, not cut to nothing.
+    bottom, top = band_extent((-math.inf, 8.0), 19.0, 26.0)
+    assert top == 8.0 and bottom < 8.0 - 0.2 * (26.0 - 8.0)
+    assert band_extent((160.0, 200.0), 150.0, 170.0) == (160.0, 200.0)
+    bottom, top = band_extent((15.0, math.inf), 5.0, 10.0)
+    assert bottom == 15.0 and top > 15.0
+    page = history_html("Ann", [_summary(1, overstride_pct_leg=(20.0, 1.0)),
+                                _summary(2, overstride_pct_leg=(25.0, 1.0))])
+    rect = page[page.index('class="good-band"'):].split(">")[0]
+    assert float(rect.split('height="')[1].split('"')[0]) > 10.0, rect
 
 
 def test_change_not_comparable_without_value_uncertainty_or_same_unit():
@@ -265,6 +299,17 @@ def test_roster_latest_history_and_summaries(store):
     assert "knee_valgus_fppa_deg" not in table  # nobody measured it
     html = squad_html(latest, failures(store))
     assert "<b>Bo</b>" not in html and "&lt;b&gt;Bo&lt;/b&gt;" in html
+
+
+def test_history_pages_say_given_for_an_echoed_input_and_plain_level_words():
+    from dataclasses import replace
+
+    speed = replace(_mv(3.3, None, unit="m/s"), reason="given by the user")
+    flagged = replace(_mv(20.0, 1.0, unit="% leg length"), level="act")
+    page = history_html("Ann", [SessionSummary(
+        id=1, date=dt.date(2025, 1, 1), folder="/x/1", views=("side",),
+        metrics={"speed_m_s": speed, "overstride_pct_leg": flagged})])
+    assert 'title="given"' in page and 'title="measured; flagged: work on this"' in page
 
 
 def test_a_flagged_two_sided_metric_shows_its_sides_on_the_pages():

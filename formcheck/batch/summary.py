@@ -17,10 +17,16 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 
-from formcheck.findings import default_rules, good_bands, metric_label
-from formcheck.settings import LEVEL_WORDS, STATUS_WORDS
+from formcheck.findings import RuleContext, Rules, default_rules, good_bands, metric_label
+from formcheck.settings import LEVEL_WORDS, status_word
 from formcheck.store.access import FailureRecord, RosterEntry
-from formcheck.store.history import MetricValue, SessionSummary, history_rows
+from formcheck.store.history import (
+    BandsFor,
+    MetricValue,
+    SessionSummary,
+    band_extent,
+    history_rows,
+)
 
 SQUAD_METRICS: tuple[str, ...] = (
     "cadence_spm",
@@ -56,6 +62,28 @@ td.noise{color:#777}
 .key span{display:inline-block;padding:.1rem .4rem;margin-right:.5rem}
 svg{background:#fafafa;border:1px solid #ddd;margin:.3rem}
 """
+
+
+def session_bands(rules: Rules) -> BandsFor:
+    """Each session's good bands, shifted by the height and speed it was analysed with.
+
+    Parameters
+    ----------
+    rules : Rules
+        The rules the findings use.
+
+    Returns
+    -------
+    callable
+        ``SessionSummary -> {metric: (low, high)}``.
+    """
+
+    def bands(session: SessionSummary) -> dict[str, tuple[float, float]]:
+        kmh = session.treadmill_speed_kmh
+        context = RuleContext(height_m=session.height_m, speed_m_s=kmh / 3.6 if kmh else None)
+        return good_bands(rules, context)
+
+    return bands
 
 
 def _cell(text: object) -> str:
@@ -149,7 +177,8 @@ def _metric_td(m: MetricValue | None) -> str:
     classes = [m.level] if m.level else []
     if m.status == "low_confidence":
         classes.append("low")
-    title = f"{STATUS_WORDS.get(m.status, m.status)}{'; flagged ' + m.level if m.level else ''}"
+    flagged = f"; flagged: {LEVEL_WORDS.get(m.level, m.level)}" if m.level else ""
+    title = f"{status_word(m.status, m.reason)}{flagged}"
     cls = f' class="{" ".join(classes)}"' if classes else ""
     return f'<td{cls} title="{html.escape(title)}">{html.escape(_value_text(m))}</td>'
 
@@ -264,7 +293,7 @@ def history_csv(athlete: str, sessions: Sequence[SessionSummary]) -> str:
         ["athlete", "date", "metric", "value", "uncertainty", "unit", "status", "flag",
          "change", "change_uncertainty", "verdict", "target"]
     )
-    for r in history_rows(sessions, good_bands(default_rules())):
+    for r in history_rows(sessions, session_bands(default_rules())):
         w.writerow(
             [_cell(athlete), r.date.isoformat(), r.metric, _num(r.value), _num(r.uncertainty),
              r.unit, r.status, r.level or "", _num(r.change.delta),
@@ -281,14 +310,16 @@ def _chart(
 ) -> str:
     """A small SVG line chart with uncertainty bars; points are (date, value, unc).
 
-    ``good`` shades the metric's good band (clipped to the plotted range,
-    which always shows the band's finite edges).
+    ``good`` shades the metric's good band (:func:`band_extent`: an open side
+    is shaded past the values, so the band shows even when every value is
+    outside it).
     """
     w, h, pad = 320, 160, 34
     lo = min(v - u for _, v, u in points)
     hi = max(v + u for _, v, u in points)
-    edges = [e for e in (good or ()) if math.isfinite(e)]
-    lo, hi = min([lo, *edges]), max([hi, *edges])
+    shade = band_extent(good, lo, hi) if good is not None else None
+    if shade is not None:
+        lo, hi = min(lo, shade[0]), max(hi, shade[1])
     if hi - lo < 1e-9:
         lo, hi = lo - 1, hi + 1
     n = len(points)
@@ -304,8 +335,8 @@ def _chart(
     parts.append(f'<text x="6" y="14" font-size="12">{label}</text>')
     parts.append(f'<text x="2" y="{y(hi) + 4:.0f}" font-size="10">{hi:.3g}</text>')
     parts.append(f'<text x="2" y="{y(lo) + 4:.0f}" font-size="10">{lo:.3g}</text>')
-    if good is not None:
-        top, bottom = y(min(good[1], hi)), y(max(good[0], lo))
+    if shade is not None:
+        top, bottom = y(shade[1]), y(shade[0])
         parts.append(
             f'<rect class="good-band" x="{pad}" y="{top:.1f}" width="{w - 2 * pad}" '
             f'height="{max(bottom - top, 0.0):.1f}" fill="#2ca02c" fill-opacity="0.12">'
@@ -339,8 +370,8 @@ def history_charts(sessions: Sequence[SessionSummary]) -> str:
     """
     charts = []
     rules = default_rules()
-    bands = good_bands(rules)
     ordered = sorted(sessions, key=lambda s: s.date)
+    bands = session_bands(rules)(ordered[-1]) if ordered else {}  # the latest target
     for name in SQUAD_METRICS:
         pts = []
         unit = ""
@@ -383,11 +414,13 @@ def history_html(
     hrefs = report_hrefs or {}
     by_date = {x.date: hrefs[x.id] for x in sessions if x.id in hrefs}
     rows = []
-    for r in history_rows(sessions, good_bands(default_rules())):
+    for r in history_rows(sessions, session_bands(default_rules())):
         when = r.date.isoformat()
         if r.date in by_date:
             when = f"<a href='{html.escape(by_date[r.date], quote=True)}'>{when}</a>"
-        m = MetricValue(r.value, r.uncertainty, r.unit, r.status, r.level, r.left, r.right)
+        m = MetricValue(
+            r.value, r.uncertainty, r.unit, r.status, r.level, r.left, r.right, r.reason
+        )
         verdict_cls = "real" if r.change.is_real else "noise"
         rows.append(
             f"<tr><td>{when}</td><td class='name'>{html.escape(r.metric)}</td>"

@@ -466,10 +466,13 @@ def _summary(row: SessionRow) -> SessionSummary:
                 level=m.level,
                 left=m.left,
                 right=m.right,
+                reason=m.reason or "",
             )
             for m in row.metrics
         },
         findings=tuple((f.rank, f.level, f.title) for f in row.findings),
+        height_m=row.height_m,
+        treadmill_speed_kmh=row.treadmill_speed_kmh,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -41,6 +41,8 @@ class MetricValue:
         ``watch`` or ``act`` when a finding flagged it.
     left, right : float or None
         Per-side means of bilateral metrics.
+    reason : str
+        Why the status (``given by the user`` for an echoed input).
     """
 
     value: float | None
@@ -50,6 +52,7 @@ class MetricValue:
     level: str | None = None
     left: float | None = None
     right: float | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,37 @@ def target_direction(
     return ""
 
 
+def band_extent(
+    good: tuple[float, float], low: float, high: float, margin: float = 0.25
+) -> tuple[float, float]:
+    """The part of a good band to shade on a chart whose values span ``low``-``high``.
+
+    A closed band is shaded as it is. An open side (``inf``) is shaded to the
+    values' range and at least ``margin`` of that range past the band's finite
+    edge, so the band stays visible when every value lies outside it.
+
+    Parameters
+    ----------
+    good : tuple of float
+        The good band ``(low, high)``, ``inf`` allowed on one side.
+    low, high : float
+        Lowest and highest value plotted (with their uncertainty).
+    margin : float
+        Least share of the plotted range shaded past a finite edge.
+
+    Returns
+    -------
+    tuple of float
+        ``(bottom, top)`` of the shaded band.
+    """
+    edges = [e for e in good if math.isfinite(e)]
+    span = max(high, *edges) - min(low, *edges) if edges else high - low
+    span = span if span > 0 else 1.0
+    bottom = good[0] if math.isfinite(good[0]) else min(low, good[1] - margin * span)
+    top = good[1] if math.isfinite(good[1]) else max(high, good[0] + margin * span)
+    return bottom, top
+
+
 def combined_uncertainty(u1: float | None, u2: float | None) -> float | None:
     """Uncertainty of a difference of two independent measurements.
 
@@ -219,6 +253,8 @@ class SessionSummary:
         Metrics by name.
     findings : tuple of tuple
         ``(rank, level, title)`` of each finding, best fix first.
+    height_m, treadmill_speed_kmh : float or None
+        The runner inputs the session was analysed with (they shift bands).
     """
 
     id: int
@@ -227,6 +263,8 @@ class SessionSummary:
     views: tuple[str, ...]
     metrics: Mapping[str, MetricValue]
     findings: tuple[tuple[int, str, str], ...] = field(default=())
+    height_m: float | None = None
+    treadmill_speed_kmh: float | None = None
 
     @property
     def flags(self) -> dict[str, int]:
@@ -251,11 +289,15 @@ class HistoryRow:
     change: Change
     left: float | None = None
     right: float | None = None
+    reason: str = ""
+
+
+BandsFor = Callable[[SessionSummary], Mapping[str, tuple[float, float]]]
+"""A session's good band by metric name (shifted by that session's runner inputs)."""
 
 
 def history_rows(
-    sessions: Sequence[SessionSummary],
-    bands: Mapping[str, tuple[float, float]] | None = None,
+    sessions: Sequence[SessionSummary], bands: BandsFor | None = None
 ) -> list[HistoryRow]:
     """Every metric of every session, with the change since the last session.
 
@@ -266,9 +308,9 @@ def history_rows(
     ----------
     sessions : sequence of SessionSummary
         One athlete's sessions (any order).
-    bands : mapping of str to tuple of float, optional
-        Good band by metric name (``findings.good_bands``): changes then say
-        whether they moved towards the target.
+    bands : callable, optional
+        A session's good band by metric name (``batch.summary.session_bands``):
+        changes then say whether they moved towards the later session's band.
 
     Returns
     -------
@@ -278,13 +320,14 @@ def history_rows(
     rows: list[HistoryRow] = []
     last: dict[str, MetricValue] = {}
     for k, s in enumerate(sorted(sessions, key=lambda s: s.date)):
+        good = bands(s) if bands is not None else {}
         for name, m in s.metrics.items():
             measured = m.value is not None and m.status in COMPARABLE_STATUS
             previous = last.get(name)
             change = (
                 Change(None, None, "not comparable")
                 if k > 0 and previous is None and not measured  # nothing to compare, either side
-                else compare(previous, m, (bands or {}).get(name))
+                else compare(previous, m, good.get(name))
             )
             rows.append(
                 HistoryRow(
@@ -298,6 +341,7 @@ def history_rows(
                     change=change,
                     left=m.left,
                     right=m.right,
+                    reason=m.reason,
                 )
             )
             if measured:
@@ -306,9 +350,7 @@ def history_rows(
 
 
 def compare_sessions(
-    a: SessionSummary,
-    b: SessionSummary,
-    bands: Mapping[str, tuple[float, float]] | None = None,
+    a: SessionSummary, b: SessionSummary, bands: BandsFor | None = None
 ) -> list[tuple[str, MetricValue | None, MetricValue | None, Change]]:
     """Two sessions side by side: each metric in either, with the change a -> b.
 
@@ -316,8 +358,8 @@ def compare_sessions(
     ----------
     a, b : SessionSummary
         The earlier and the later session.
-    bands : mapping of str to tuple of float, optional
-        Good band by metric name, as for :func:`history_rows`.
+    bands : callable, optional
+        A session's good bands, as for :func:`history_rows` (``b``'s are used).
 
     Returns
     -------
@@ -325,6 +367,7 @@ def compare_sessions(
         ``(metric, value in a, value in b, change)``.
     """
     names = list(a.metrics) + [n for n in b.metrics if n not in a.metrics]
+    good = bands(b) if bands is not None else {}
     out = []
     for name in names:
         ma, mb = a.metrics.get(name), b.metrics.get(name)
@@ -332,7 +375,7 @@ def compare_sessions(
             change = Change(None, None, "not comparable")
         else:
             change = (
-                compare(ma, mb, (bands or {}).get(name))
+                compare(ma, mb, good.get(name))
                 if ma is not None
                 else Change(None, None, "not comparable")
             )
@@ -341,12 +384,14 @@ def compare_sessions(
 
 
 __all__ = [
+    "BandsFor",
     "Change",
     "HistoryRow",
     "MetricValue",
     "SessionSummary",
     "Target",
     "Verdict",
+    "band_extent",
     "combined_uncertainty",
     "compare",
     "compare_sessions",

@@ -12,17 +12,22 @@ import os
 from pathlib import Path
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from formcheck.batch.summary import SQUAD_METRICS
+from formcheck.batch.summary import SQUAD_METRICS, session_bands
 from formcheck.errors import FormcheckError
-from formcheck.findings import default_rules, good_bands
-from formcheck.settings import STATUS_WORDS
+from formcheck.findings import default_rules
+from formcheck.settings import LEVEL_WORDS, status_word
 from formcheck.store.access import athlete_sessions, failures, roster
 from formcheck.store.db import DB_FILE, Store, StoreError, default_url, open_store
-from formcheck.store.history import MetricValue, SessionSummary, compare_sessions, history_rows
+from formcheck.store.history import (
+    MetricValue,
+    SessionSummary,
+    band_extent,
+    compare_sessions,
+    history_rows,
+)
 
 DB_ENV = "FORMCHECK_DB"
 """Environment variable with the batch output folder or database URL to open."""
@@ -76,10 +81,10 @@ def history_frame(sessions: list[SessionSummary]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``date, metric, value, uncertainty, low, high, unit, status,
-        flag, change, verdict``.
+        flag, reason, change, verdict`` (``flag`` in plain words).
     """
     rows = []
-    for r in history_rows(sessions, good_bands(default_rules())):
+    for r in history_rows(sessions, session_bands(default_rules())):
         unc = r.uncertainty or 0.0
         rows.append(
             {
@@ -91,7 +96,8 @@ def history_frame(sessions: list[SessionSummary]) -> pd.DataFrame:
                 "high": None if r.value is None else r.value + unc,
                 "unit": r.unit,
                 "status": r.status,
-                "flag": r.level or "",
+                "flag": LEVEL_WORDS.get(r.level, r.level) if r.level else "",
+                "reason": r.reason,
                 "change": r.change.text(r.unit),
                 "verdict": r.change.verdict,
             }
@@ -124,14 +130,18 @@ def history_table(frame: pd.DataFrame) -> pd.DataFrame:
             "value": [num(v) for v in frame["value"]],
             "±": [num(v) for v in frame["uncertainty"]],
             "unit": frame["unit"],
-            "status": [STATUS_WORDS.get(x, x) for x in frame["status"]],
+            "status": [
+                status_word(x, y) for x, y in zip(frame["status"], frame["reason"], strict=True)
+            ],
             "flag": frame["flag"],
             "change": frame["change"],
         }
     )
 
 
-def metric_chart(frame: pd.DataFrame, metric: str) -> alt.LayerChart:
+def metric_chart(
+    frame: pd.DataFrame, metric: str, good: tuple[float, float] | None = None
+) -> alt.LayerChart:
     """Value over sessions with uncertainty bars for one metric.
 
     Parameters
@@ -140,12 +150,14 @@ def metric_chart(frame: pd.DataFrame, metric: str) -> alt.LayerChart:
         From :func:`history_frame`.
     metric : str
         Metric name.
+    good : tuple of float, optional
+        The metric's good band (the latest session's), shaded when given.
 
     Returns
     -------
     altair.LayerChart
         Line and points, with a vertical bar of ± uncertainty per session,
-        over the metric's good range shaded green.
+        over the good range shaded green.
     """
     data = frame[(frame["metric"] == metric) & frame["value"].notna()]
     unit = str(data["unit"].iloc[0]) if len(data) else ""
@@ -156,11 +168,9 @@ def metric_chart(frame: pd.DataFrame, metric: str) -> alt.LayerChart:
     )
     bars = base.mark_rule().encode(y="low:Q", y2="high:Q")
     layers: list[alt.Chart] = [bars, line]
-    good = good_bands(default_rules()).get(metric)
     if good is not None and len(data):
-        # The good range, shaded; an open side (<= 8, >= 15) ends at the data's range.
-        lo = good[0] if np.isfinite(good[0]) else min(float(data["low"].min()), good[1])
-        hi = good[1] if np.isfinite(good[1]) else max(float(data["high"].max()), good[0])
+        # The good range, shaded; an open side (<= 8, >= 15) reaches past the values.
+        lo, hi = band_extent(good, float(data["low"].min()), float(data["high"].max()))
         band = alt.Chart(pd.DataFrame({"lo": [lo], "hi": [hi]})).mark_rect(
             color="#2ca02c", opacity=0.12
         ).encode(y="lo:Q", y2="hi:Q")
@@ -194,7 +204,7 @@ def _session_column(session: SessionSummary) -> None:
 
 def _comparison(a: SessionSummary, b: SessionSummary) -> pd.DataFrame:
     rows = []
-    for name, ma, mb, change in compare_sessions(a, b, good_bands(default_rules())):
+    for name, ma, mb, change in compare_sessions(a, b, session_bands(default_rules())):
         unit = mb.unit if mb is not None else ma.unit if ma is not None else ""
         rows.append(
             {
@@ -221,8 +231,10 @@ def _history(store: Store, name: str) -> None:
     measured = [m for m in SQUAD_METRICS if m in set(frame["metric"][frame["value"].notna()])]
     picked = st.multiselect("Metrics", measured, default=measured[:4], key="coach_metrics")
     cols = st.columns(2)
+    target = session_bands(default_rules())(sessions[-1]) if sessions else {}
     for i, metric in enumerate(picked):
-        cols[i % 2].altair_chart(metric_chart(frame, metric), width="stretch")
+        chart = metric_chart(frame, metric, target.get(metric))
+        cols[i % 2].altair_chart(chart, width="stretch")
     with st.expander("Every metric of every session"):
         st.dataframe(history_table(frame), hide_index=True, width="stretch")
     st.subheader("Compare two sessions", anchor=False)

@@ -19,7 +19,7 @@ from formcheck.io.frames import FrameReader
 from formcheck.io.outputs import REPORT_FILE
 from formcheck.io.workspace import output_file, read_output, zip_folder
 from formcheck.report import DISCLAIMER
-from formcheck.settings import status_word
+from formcheck.settings import LEVEL_WORDS, status_word
 from formcheck.ui import charts
 from formcheck.ui.present import (
     LEVEL_TEXT,
@@ -36,7 +36,10 @@ from formcheck.ui.present import (
 from formcheck.ui.runner import AppResult
 
 TABS = ("What to work on", "Flagged frames", "Video", "Metrics", "Charts")
-LEVEL_BADGE = {"act": ("Work on this", "red"), "watch": ("Keep an eye on it", "orange")}
+LEVEL_BADGE = {
+    level: (LEVEL_WORDS[level].capitalize(), colour)
+    for level, colour in (("act", "red"), ("watch", "orange"))
+}
 CARD_BADGE = {"good": "green", "watch": "orange", "act": "red"}
 CONFIDENCE_TEXT = {
     "high": "high confidence",

@@ -28,10 +28,10 @@ from formcheck.store.db import StoreError, current_revision, head_revision, open
 from formcheck.store.history import (
     MetricValue,
     SessionSummary,
+    band_extent,
     combined_uncertainty,
     compare,
     compare_sessions,
-    band_extent,
     history_rows,
     target_direction,
 )

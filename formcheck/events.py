@@ -123,6 +123,7 @@ class _Stance:
     t_to: float | None
     t_mid: float
     estimated: bool = False
+    weight: float = 1.0
 
 
 def _times(ds: xr.Dataset) -> np.ndarray:
@@ -712,11 +713,13 @@ def _foot_stances(
 # ---------------------------------------------------------------- alternation
 
 
-def select_periodic(times: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
+def select_periodic(
+    times: np.ndarray, period: float, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Choose the candidate contacts that form the most regular step sequence.
 
     Dynamic programming over the time-sorted candidates: each kept contact
-    scores 1; consecutive kept contacts ``delta`` apart cost
+    scores its weight (1 unless given); consecutive kept contacts ``delta`` apart cost
     ``0.5 * ((delta - k T) / (PERIOD_TOL T))^2 + SKIP_COST * (k - 1)`` with
     ``k = round(delta / T)`` steps between them (a missed contact is allowed
     but costs), and pairs closer than ``0.6 T`` cannot both be kept. Spurious
@@ -730,6 +733,9 @@ def select_periodic(times: np.ndarray, period: float) -> tuple[np.ndarray, np.nd
         Candidate contact times, sorted.
     period : float
         Step period in seconds.
+    weights : numpy.ndarray, optional
+        How much each candidate is trusted (0-1), e.g. less for the far leg of
+        a side view; all 1 when omitted.
 
     Returns
     -------
@@ -740,14 +746,15 @@ def select_periodic(times: np.ndarray, period: float) -> tuple[np.ndarray, np.nd
     n = times.size
     if n == 0:
         return np.array([], dtype=int), np.array([], dtype=int)
-    best = np.ones(n)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    best = w.copy()
     prev = np.full(n, -1)
     for j in range(1, n):
         delta = times[j] - times[:j]
         k = np.maximum(1, np.round(delta / period))
         dev = (delta - k * period) / (PERIOD_TOL * period)
         cost = 0.5 * dev**2 + SKIP_COST * (k - 1)
-        score = np.where(delta >= 0.6 * period, best[:j] + 1.0 - cost, -np.inf)
+        score = np.where(delta >= 0.6 * period, best[:j] + w[j] - cost, -np.inf)
         i = int(np.argmax(score))
         if score[i] > best[j]:
             best[j], prev[j] = score[i], i
@@ -793,7 +800,8 @@ def _alternate(
     lead = found if found is not None else 0.0
     key = np.array([s.t_ic if s.t_ic is not None else s.t_mid - lead for s in stances])
     order = np.argsort(key)
-    kept_idx, steps = select_periodic(key[order], period)
+    weights = np.array([s.weight for s in stances])[order]
+    kept_idx, steps = select_periodic(key[order], period, weights)
     kept = [stances[int(order[i])] for i in kept_idx]
     labels = np.array([s.track == "left" for s in kept])
     even = steps % 2 == 0
@@ -1042,4 +1050,38 @@ def detect_events(
         faces = view.facing or estimate_facing(fixed)[0]
         if faces is not None:
             stances = anchor_contacts(fixed, stances, 1 if faces == "right" else -1, period)
+        trust = foot_trust(fixed)
+        stances = [replace(st, weight=trust[st.track]) for st in stances]
     return _to_events(fixed, _alternate(stances, period, *_span(fixed)))
+
+
+def foot_trust(ds: xr.Dataset) -> dict[Side, float]:
+    """How far each foot's contacts are trusted in a side view, from the pose confidence.
+
+    From one side the far foot is partly hidden and the pose model places it
+    less well (and says so: its heel, ankle and toe confidence is lower).
+    Its candidate contacts then weigh less in :func:`select_periodic`, so
+    where a near-foot and a far-foot candidate compete for one step, the
+    near foot's wins. Each foot's weight is its median confidence over the
+    clip relative to the better foot's.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A cleaned pose dataset, legs as repaired.
+
+    Returns
+    -------
+    dict
+        Weight (0-1] per foot; 1 for both when the confidence is unknown.
+    """
+    conf = {}
+    for side in SIDES:
+        names = [f"{side}_{p}" for p in ("heel", "ankle", "foot_index")]
+        values = np.asarray(ds["confidence"].sel(keypoints=names).values, dtype=float)
+        conf[side] = float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
+    top = max(conf.values())
+    if not np.isfinite(top) or top <= 0:
+        return dict.fromkeys(SIDES, 1.0)
+    return {side: float(np.clip(c / top, 0.1, 1.0)) if np.isfinite(c) else 1.0
+            for side, c in conf.items()}

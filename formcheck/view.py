@@ -300,6 +300,28 @@ def size_change(ds: xr.Dataset) -> float:
     return float(np.median(torso[-quarter:]) / np.median(torso[:quarter])) - 1.0
 
 
+def belt_moves(drift: StanceDrift) -> bool:
+    """Whether the stance feet clearly ride a belt (rear and front views).
+
+    Parameters
+    ----------
+    drift : StanceDrift
+        From :func:`stance_drift`.
+
+    Returns
+    -------
+    bool
+        True when at least :data:`DRIFT_MIN_STANCES` stances drift one way
+        (robust z at least :data:`DRIFT_MIN_Z`, speed at least
+        :data:`DRIFT_MIN_SPEED`): on the ground a stance foot stays put.
+    """
+    return (
+        drift.n >= DRIFT_MIN_STANCES
+        and abs(drift.z) >= DRIFT_MIN_Z
+        and abs(drift.median) >= DRIFT_MIN_SPEED
+    )
+
+
 def detect_setting(ds: xr.Dataset) -> tuple[Setting, str]:
     """Tell a treadmill clip from an overground one.
 
@@ -313,7 +335,10 @@ def detect_setting(ds: xr.Dataset) -> tuple[Setting, str]:
     setting : {"treadmill", "overground"}
         ``"overground"`` when the mid-hip travels more than
         :data:`OVERGROUND_MIN_TRAVEL` leg lengths across the image, or the
-        torso changes size by more than :data:`OVERGROUND_MIN_SCALE_CHANGE`.
+        torso changes size by more than :data:`OVERGROUND_MIN_SCALE_CHANGE`
+        while no belt carries the stance feet (:func:`belt_moves`): a phone
+        zooming in or out changes the runner's size too, but on a treadmill
+        the stance feet still ride the belt.
     reason : str
         The measured travel and size change.
     """
@@ -324,9 +349,12 @@ def detect_setting(ds: xr.Dataset) -> tuple[Setting, str]:
         return "treadmill", "too few hip points to measure travel; assuming a treadmill"
     travel = float(np.percentile(x, 95) - np.percentile(x, 5)) / leg
     scale = abs(size_change(ds))
-    moving = travel > OVERGROUND_MIN_TRAVEL or scale > OVERGROUND_MIN_SCALE_CHANGE
+    sized = scale > OVERGROUND_MIN_SCALE_CHANGE
+    belt = sized and travel <= OVERGROUND_MIN_TRAVEL and belt_moves(stance_drift(ds))
+    moving = travel > OVERGROUND_MIN_TRAVEL or (sized and not belt)
     setting: Setting = "overground" if moving else "treadmill"
-    return setting, f"hip travel {travel:.2f} leg lengths, body size change {scale:.0%}"
+    why = "; the stance feet ride a belt (a zoom, not a change of distance)" if belt else ""
+    return setting, f"hip travel {travel:.2f} leg lengths, body size change {scale:.0%}{why}"
 
 
 def _is_frontal(ratio: float) -> tuple[bool, float]:
@@ -354,8 +382,7 @@ def _front_or_rear(
         if drift.n
         else "no stances to measure the belt motion"
     )
-    clear = abs(drift.z) >= DRIFT_MIN_Z and abs(drift.median) >= DRIFT_MIN_SPEED
-    if drift.n >= DRIFT_MIN_STANCES and clear:
+    if belt_moves(drift):
         view = "rear" if drift.z > 0 else "front"
         return view, float(min(1.0, abs(drift.z) / (2 * DRIFT_MIN_Z))), moved
     if vis >= FACE_VISIBLE_MIN and between >= 0.5:

@@ -163,3 +163,34 @@ def test_no_wrong_contact_where_the_clip_cuts_a_stance(view: str) -> None:
     assert ics
     for e in ics:
         assert min(abs(e.time_s - tc) for tc in true) <= 1.0 / r.fps, e
+
+
+def test_a_trusted_foot_wins_a_step_sequence_over_a_late_far_foot() -> None:
+    from formcheck.events import select_periodic
+
+    # Near foot lands every stride (0, 2, 4, 6, 8; the other foot's contacts unseen);
+    # the far foot's candidates come 0.35 step late and one more of them is seen.
+    near = np.arange(0.0, 9.0, 2.0)
+    far = np.arange(-0.65, 10.0, 2.0)
+    times = np.concatenate([near, far])
+    order = np.argsort(times)
+    is_near = np.concatenate([np.ones(near.size, bool), np.zeros(far.size, bool)])[order]
+    # Counted alike, the longer late sequence wins: every contact a third of a step late.
+    kept, _ = select_periodic(times[order], 1.0)
+    assert not is_near[kept].any()
+    # With the far foot trusted less (its pose confidence is lower), the near foot wins.
+    weights = np.where(is_near, 1.0, 0.8)
+    kept, steps = select_periodic(times[order], 1.0, weights)
+    assert is_near[kept].all() and np.diff(steps).tolist() == [2, 2, 2, 2]
+
+
+def test_foot_trust_follows_the_pose_confidence_of_each_foot() -> None:
+    from formcheck.events import foot_trust
+
+    ds = make_runner(Runner(duration_s=3.0))
+    assert foot_trust(ds) == {"left": 1.0, "right": 1.0}
+    names = [f"right_{p}" for p in ("heel", "ankle", "foot_index")]
+    ds["confidence"].loc[{"keypoints": names}] = 0.6
+    ds["confidence"].loc[{"keypoints": [n.replace("right", "left") for n in names]}] = 0.9
+    trust = foot_trust(ds)
+    assert trust["left"] == 1.0 and trust["right"] == pytest.approx(0.6 / 0.9)

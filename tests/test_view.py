@@ -122,3 +122,26 @@ def test_a_chosen_view_the_clip_contradicts_gets_a_note() -> None:
     auto = analyze_tracks(ds, {}, AnalysisOptions())
     assert not auto.video["warnings"]
     assert auto.metrics["knee_valgus_fppa_deg"].reason.count(note) == 0
+
+
+def _zoomed(ds, factor: float, from_s: float):
+    """The runner's picture scaled by ``factor`` about the image centre after ``from_s``."""
+    pos = ds["position"].values.copy()
+    later = ds["time"].values >= from_s
+    centre = np.array([640.0, 360.0])[:, None, None]
+    pos[later] = centre + (pos[later] - centre) * factor
+    return ds.assign(position=(ds["position"].dims, pos))
+
+
+@pytest.mark.parametrize("view", ["rear", "front"])
+def test_a_zoom_on_a_treadmill_is_not_a_runner_changing_distance(view: str) -> None:
+    from formcheck.view import detect_setting
+
+    zoomed = _zoomed(make_runner(Runner(view=view, duration_s=8.0)), 1.35, 4.0)
+    setting, why = detect_setting(zoomed)
+    assert setting == "treadmill" and "ride a belt" in why, why
+    found = detect_view(zoomed)
+    assert found.view == view, found
+    # The same size change without a belt under the feet is a runner moving away or closer.
+    still_feet = _zoomed(make_runner(Runner(view=view, duration_s=8.0, belt_drift=0.0)), 1.35, 4.0)
+    assert detect_setting(still_feet)[0] == "overground"

@@ -751,7 +751,8 @@ def check_timing(
         f"{source} looks like slow motion: the runner takes {rate} steps per minute of "
         "playback, far below running (120-230), so nothing was measured. Run again with "
         "--capture-fps set to the frame rate it was filmed at (slow motion is usually 120 or "
-        "240 fps)."
+        "240 fps). If the start and end play at normal speed (as phones often save slow "
+        "motion), trim the clip to its slow part first."
     )
 
 

@@ -173,7 +173,8 @@ def test_very_dark_clip(run_case) -> None:
 
 def test_slow_motion_is_flagged_not_measured(run_case) -> None:
     run = run_case("slow_motion")
-    _assert_one_error_line(run, "looks like slow motion", "nothing was measured", "--capture-fps")
+    _assert_one_error_line(run, "looks like slow motion", "nothing was measured", "--capture-fps",
+                           "trim the clip to its slow part")
     assert not (run.out / "report.json").exists()
 
 

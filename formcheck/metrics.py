@@ -441,12 +441,33 @@ def _summarise(
     )
 
 
+FILM_LONGER = "film at least 10 s of steady running"
+"""What to do about too few steps, unless the clip was long enough (:func:`_clip_advice`)."""
+
+
 def _too_few(n_steps: int) -> str:
     """The reason given when a metric rests on too few steps."""
     return (
         f"only {n_steps} steps measured ({n_steps / 2:g} strides; {MIN_STEPS} needed): "
-        "film at least 10 s of steady running"
+        f"{FILM_LONGER}"
     )
+
+
+def _clip_advice(metric: Metric, clip_s: float, ics: Sequence[GaitEvent]) -> Metric:
+    """On a clip long enough for 10 steps, say the feet were lost, not that it was short."""
+    if FILM_LONGER not in metric.reason or not clip_s >= 10.0:
+        return metric
+    seen = (
+        f"steps were found only from {ics[0].time_s:.1f} s to {ics[-1].time_s:.1f} s "
+        f"of this {clip_s:.0f} s clip"
+        if len(ics) > 1
+        else f"the feet were not tracked well enough in this {clip_s:.0f} s clip"
+    )
+    advice = (
+        f"{seen}: keep the whole body, feet included, in the picture with the camera "
+        "steady and still, in good light"
+    )
+    return replace(metric, reason=metric.reason.replace(FILM_LONGER, advice))
 
 
 def _gate_frame_rate(metric: Metric, fps: float) -> Metric:
@@ -1148,7 +1169,15 @@ def compute_metrics(
     for name in BILATERAL:
         asym = asymmetry(out[name])
         out[asym.name] = one_camera_side(asym) if view.view == "side" else asym
-    return out
+    clip_s = _clip_seconds(ctx.tracks.t)
+    return {name: _clip_advice(m, clip_s, ctx.ics) for name, m in out.items()}
+
+
+def _clip_seconds(t: np.ndarray) -> float:
+    """Length of the analysed clip in seconds (one frame interval added)."""
+    if t.size < 2:
+        return 0.0
+    return float(t[-1] - t[0] + np.median(np.diff(t)))
 
 
 ONE_SIDE_REASON = (

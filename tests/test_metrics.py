@@ -303,3 +303,18 @@ def test_cached_track_reads_match_scipy_splines_run_by_run() -> None:
     np.testing.assert_allclose(interp_track(t, xy, times), want, equal_nan=True, rtol=0, atol=1e-6)
     assert np.isnan(got[times < t[0]]).all() and np.isfinite(got).sum() > 1800
     assert np.isnan(got[times == t[151]]).all()
+
+
+def test_too_few_steps_on_a_long_clip_says_the_feet_were_lost_not_film_longer() -> None:
+    r = Runner(duration_s=12.0, fps=30.0)
+    ds = make_runner(r)
+    early = [e for e in detect_events(ds, side_view(r)) if e.time_s < 2.0]
+    m = compute_metrics(ds, side_view(r), early)["cadence_spm"]
+    assert m.status == "low_confidence"
+    assert "steps were found only from" in m.reason and "of this 12 s clip" in m.reason
+    assert "film at least 10 s" not in m.reason
+    # A clip that is short really is too short.
+    short = Runner(duration_s=2.5, fps=30.0)
+    ds = make_runner(short)
+    m = compute_metrics(ds, side_view(short), detect_events(ds, side_view(short)))["cadence_spm"]
+    assert "film at least 10 s of steady running" in m.reason

@@ -27,7 +27,12 @@ from rich.table import Table
 
 from formcheck.errors import FormcheckError
 from formcheck.io.video import VideoLimits
-from formcheck.settings import LEVEL_WORDS, check_runner_inputs, status_word
+from formcheck.settings import (
+    LEVEL_WORDS,
+    UNCERTAINTY_NOTE,
+    check_runner_inputs,
+    status_word,
+)
 
 if TYPE_CHECKING:
     from formcheck.pipeline import AnalysisOptions
@@ -129,6 +134,7 @@ def _print_summary(report: dict[str, Any], out_dir: Path) -> None:
                 *([str(m.get("source_view", ""))] if combined else []),
             )
         console.print(table)
+        console.print(f"[dim]{escape(UNCERTAINTY_NOTE)}[/]")
         _print_reasons(console, metrics)
     _print_findings(console, report)
     console.print(

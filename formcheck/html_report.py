@@ -21,7 +21,7 @@ import xarray as xr
 from formcheck.dataset import INDIVIDUAL
 from formcheck.events import GaitEvent
 from formcheck.metrics import knee_flexion_deg
-from formcheck.settings import LEVEL_WORDS, status_word
+from formcheck.settings import LEVEL_WORDS, UNCERTAINTY_NOTE, status_word
 from formcheck.view import ViewInfo
 
 LEFT_HEX = "#ff8c00"
@@ -411,6 +411,7 @@ def render_html(
 <h2>Annotated video</h2>{video_html}
 <h2>Plots</h2>{plot_html}
 <h2>All metrics</h2>{_metrics_table(report.get('metrics', {}))}
+<p class="muted">{_e(UNCERTAINTY_NOTE)}</p>
 <h2>Looking after your knees</h2>{general}
 <div class="disclaimer">{disclaimer}</div>
 </body></html>

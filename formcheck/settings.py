@@ -26,6 +26,13 @@ LEVEL_WORDS: Mapping[str, str] = MappingProxyType(
 )
 """The words every front end and finding sentence uses for a band level (JSON keeps the keys)."""
 
+UNCERTAINTY_NOTE = (
+    "± is how steady a value is across the strides of this clip (95 % confidence of the "
+    "mean); it does not include the pose model's own error: knee angles from 2D video are "
+    "typically 7-8 deg off marker-based capture (Van Hooren et al. 2023)."
+)
+"""What the ± of every metric means, in the words every front end shows under its metrics."""
+
 GIVEN_BY_USER = "given by the user"
 """The reason of a metric that echoes a user input (the treadmill speed) rather than a measure."""
 

@@ -209,6 +209,7 @@ def test_summary_keeps_values_whole_and_lists_reasons_once(
     assert "approximate: knee_flexion_midstance_deg_asymmetry_pct, ground_contact_time_ms:" in (
         joined
     ), out
+    assert "does not include the pose model's own error" in joined, out
     # The belt speed the user typed is echoed, not measured.
     speed_row = next(line for line in out.splitlines() if "speed_m_s" in line)
     assert "given" in speed_row and "measured" not in speed_row, speed_row

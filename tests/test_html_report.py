@@ -144,3 +144,8 @@ def test_a_given_input_reads_given_not_measured():
     cadence_row = text[text.index("<td>cadence_spm</td>"):].split("</tr>")[0]
     assert ">given<" in speed_row and ">measured<" not in speed_row
     assert ">measured<" in cadence_row
+
+
+def test_the_report_says_what_the_uncertainty_covers():
+    text = render_html(_report())
+    assert "95 % confidence of the mean" in text and "pose model&#x27;s own error" in text

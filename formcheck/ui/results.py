@@ -19,7 +19,7 @@ from formcheck.io.frames import FrameReader
 from formcheck.io.outputs import REPORT_FILE
 from formcheck.io.workspace import output_file, read_output, zip_folder
 from formcheck.report import DISCLAIMER
-from formcheck.settings import LEVEL_WORDS, status_word
+from formcheck.settings import LEVEL_WORDS, UNCERTAINTY_NOTE, status_word
 from formcheck.ui import charts
 from formcheck.ui.present import (
     LEVEL_TEXT,
@@ -332,6 +332,7 @@ def _metrics(report: Mapping[str, Any], rules: Rules) -> None:
     cards = metric_cards(report, rules)
     measured = [c for c in cards if c.status != "not_applicable"]
     _card_grid([c for c in measured if not c.is_asymmetry])
+    st.caption(UNCERTAINTY_NOTE)
     asym = [c for c in measured if c.is_asymmetry]
     if asym:
         st.markdown("**Left-right differences** (0 % = both sides the same)")

@@ -238,3 +238,20 @@ def test_report_video_encoder_follows_the_process_thread_setting(
         exports.render_video_and_frames(analysis, (), tmp_path, clip)
     assert made == [1 if one_thread else 0]
     assert (tmp_path / exports.VIDEO_FILE).is_file()
+
+
+def test_writer_keeps_colours(tmp_path: Path) -> None:
+    """Frames come back in the colours they were written in (the writer converts to
+    yuv420p itself): flat patches of primary and grey colours, lossless encoding."""
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (128, 128, 128), (250, 200, 30)]
+    frame = np.zeros((64, 32 * len(colours), 3), np.uint8)
+    for k, c in enumerate(colours):
+        frame[:, 32 * k : 32 * (k + 1)] = c
+    path = tmp_path / "colours.mp4"
+    with VideoWriter(path, frame.shape[1], frame.shape[0], fps=30, crf=0) as writer:
+        for _ in range(3):
+            writer.write(frame)
+    back = next(iter(iter_frames(probe_video(path)))).image
+    for k, c in enumerate(colours):
+        got = back[16:48, 32 * k + 8 : 32 * k + 24].reshape(-1, 3).mean(axis=0)
+        assert np.abs(got - np.array(c)).max() <= 4.0, (c, got)

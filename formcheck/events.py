@@ -800,7 +800,7 @@ def _alternate(
     lead = found if found is not None else 0.0
     key = np.array([s.t_ic if s.t_ic is not None else s.t_mid - lead for s in stances])
     order = np.argsort(key)
-    weights = np.array([s.weight for s in stances])[order]
+    weights = _contest_weights(stances, key, order, period)
     kept_idx, steps = select_periodic(key[order], period, weights)
     kept = [stances[int(order[i])] for i in kept_idx]
     labels = np.array([s.track == "left" for s in kept])
@@ -819,6 +819,23 @@ def _alternate(
             out.extend(_fill_missed(out[-1], here, int(steps[k] - steps[k - 1]), lead))
         out.append(here)
     return out
+
+
+def _contest_weights(
+    stances: list[_Stance], key: np.ndarray, order: np.ndarray, period: float
+) -> np.ndarray:
+    """Each sorted candidate's weight: its foot's trust where the other foot's competes.
+
+    Two candidates of different feet closer than 0.6 step cannot both be
+    kept; only there does the less trusted foot's candidate weigh less.
+    """
+    times, tracks = key[order], [stances[int(i)].track for i in order]
+    weights = np.ones(times.size)
+    for i in range(times.size):
+        near = np.flatnonzero(np.abs(times - times[i]) < 0.6 * period)
+        if any(tracks[j] != tracks[i] for j in near):
+            weights[i] = stances[int(order[i])].weight
+    return weights
 
 
 def _fill_missed(before: _Stance, after: _Stance, n_steps: int, lead: float) -> list[_Stance]:
@@ -1055,6 +1072,10 @@ def detect_events(
     return _to_events(fixed, _alternate(stances, period, *_span(fixed)))
 
 
+TRUST_FLOOR = 0.3
+"""Least weight of a foot's contested candidate contacts (see :func:`foot_trust`)."""
+
+
 def foot_trust(ds: xr.Dataset) -> dict[Side, float]:
     """How far each foot's contacts are trusted in a side view, from the pose confidence.
 
@@ -1063,7 +1084,10 @@ def foot_trust(ds: xr.Dataset) -> dict[Side, float]:
     Its candidate contacts then weigh less in :func:`select_periodic`, so
     where a near-foot and a far-foot candidate compete for one step, the
     near foot's wins. Each foot's weight is its median confidence over the
-    clip relative to the better foot's.
+    clip relative to the better foot's (at least :data:`TRUST_FLOOR`). It
+    only applies where candidates of the two feet compete, closer than
+    0.6 step (:func:`_alternate`): an uncontested contact of the far foot
+    counts in full, so a runner with uneven step times keeps them.
 
     Parameters
     ----------
@@ -1075,13 +1099,20 @@ def foot_trust(ds: xr.Dataset) -> dict[Side, float]:
     dict
         Weight (0-1] per foot; 1 for both when the confidence is unknown.
     """
-    conf = {}
+    conf: dict[Side, float] = {}
     for side in SIDES:
         names = [f"{side}_{p}" for p in ("heel", "ankle", "foot_index")]
         values = np.asarray(ds["confidence"].sel(keypoints=names).values, dtype=float)
+        # Only where the point is placed: a label the leg repair dropped keeps its
+        # (near-leg) confidence but has no position.
+        placed = np.isfinite(ds["position"].sel(keypoints=names).values).all(axis=1)
+        values = np.where(placed, values, np.nan)
         conf[side] = float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
-    top = max(conf.values())
+    known = [c for c in conf.values() if np.isfinite(c)]
+    top = max(known) if known else np.nan
     if not np.isfinite(top) or top <= 0:
         return dict.fromkeys(SIDES, 1.0)
-    return {side: float(np.clip(c / top, 0.1, 1.0)) if np.isfinite(c) else 1.0
-            for side, c in conf.items()}
+    return {
+        side: float(np.clip(c / top, TRUST_FLOOR, 1.0)) if np.isfinite(c) else 1.0
+        for side, c in conf.items()
+    }

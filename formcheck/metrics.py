@@ -453,18 +453,20 @@ def _too_few(n_steps: int) -> str:
     )
 
 
-def _clip_advice(metric: Metric, clip_s: float, ics: Sequence[GaitEvent]) -> Metric:
-    """On a clip long enough for 10 steps, say the feet were lost, not that it was short."""
+def _clip_advice(metric: Metric, clip_s: float) -> Metric:
+    """On a clip long enough for 10 steps, say what was missing, not that it was short."""
     if FILM_LONGER not in metric.reason or not clip_s >= 10.0:
         return metric
-    seen = (
-        f"steps were found only from {ics[0].time_s:.1f} s to {ics[-1].time_s:.1f} s "
-        f"of this {clip_s:.0f} s clip"
-        if len(ics) > 1
-        else f"the feet were not tracked well enough in this {clip_s:.0f} s clip"
-    )
+    times = sorted(float(r["time_s"]) for r in metric.per_stride if "time_s" in r)
+    if len(times) > 1 and times[-1] - times[0] < 0.5 * clip_s:
+        what = (
+            f"its steps were found only from {times[0]:.1f} s to {times[-1]:.1f} s "
+            f"of this {clip_s:.0f} s clip"
+        )
+    else:
+        what = f"the points it needs were missing in most strides of this {clip_s:.0f} s clip"
     advice = (
-        f"{seen}: keep the whole body, feet included, in the picture with the camera "
+        f"{what}: keep the whole body, feet included, in the picture with the camera "
         "steady and still, in good light"
     )
     return replace(metric, reason=metric.reason.replace(FILM_LONGER, advice))
@@ -1170,7 +1172,7 @@ def compute_metrics(
         asym = asymmetry(out[name])
         out[asym.name] = one_camera_side(asym) if view.view == "side" else asym
     clip_s = _clip_seconds(ctx.tracks.t)
-    return {name: _clip_advice(m, clip_s, ctx.ics) for name, m in out.items()}
+    return {name: _clip_advice(m, clip_s) for name, m in out.items()}
 
 
 def _clip_seconds(t: np.ndarray) -> float:

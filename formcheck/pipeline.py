@@ -19,7 +19,7 @@ import math
 import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -702,15 +702,18 @@ def leg_rhythm_spm(ds: xr.Dataset, smooth: int = RHYTHM_MEDIAN) -> tuple[float, 
 
 def check_timing(
     raw: xr.Dataset, tracks: xr.Dataset, metrics: dict[str, Metric], video: dict[str, Any]
-) -> None:
+) -> dict[str, Metric]:
     """Refuse to measure a clip that plays slower than it was filmed.
 
     The clip is taken for slow motion when the cadence from the contacts is
-    below :data:`SLOW_MOTION_SPM`, or when the cadence is not trustworthy
-    (not status ok) and the leg rhythm measured from the tracks alone
-    (:func:`leg_rhythm_spm`, the larger upper bound of the raw and the
-    cleaned tracks) is below it. Nothing is measured then: every time-based
-    number would be wrong.
+    below :data:`SLOW_MOTION_SPM` and the legs do not swing at running pace
+    either, or when the cadence is not trustworthy (not status ok) and the
+    leg rhythm measured from the tracks alone (:func:`leg_rhythm_spm`, the
+    larger upper bound of the raw and the cleaned tracks) is below it.
+    Nothing is measured then: every time-based number would be wrong. When
+    the contacts come too slowly but the legs swing at running pace, contacts
+    were missed (pose trouble with the feet, e.g. from behind): the clip is
+    measured and the cadence is marked not trusted instead.
 
     Parameters
     ----------
@@ -723,6 +726,12 @@ def check_timing(
     video : dict
         Video facts (from :func:`video_summary`).
 
+    Returns
+    -------
+    dict of str to Metric
+        ``metrics``; when the contacts and the leg rhythm disagree, the
+        cadence has no value and says why (``low_confidence``).
+
     Raises
     ------
     SlowMotionError
@@ -731,13 +740,24 @@ def check_timing(
     cadence = metrics.get("cadence_spm")
     value = cadence.value if cadence is not None else None
     if value is not None and value < SLOW_MOTION_SPM:
+        swing = max(leg_rhythm_spm(ds)[0] for ds in (raw, tracks))
+        if cadence is not None and math.isfinite(swing) and swing >= SLOW_MOTION_SPM:
+            why = (
+                f"the contacts found come at {value:.0f} steps/min but the legs swing at about "
+                f"{swing:.0f}: contacts were missed (the feet were hard to follow), so this "
+                "value is not trusted"
+            )
+            unsure = replace(
+                cadence, value=None, uncertainty=None, status="low_confidence", reason=why
+            )
+            return {**metrics, "cadence_spm": unsure}
         rate = f"about {value:.0f}"  # the contacts themselves come too slowly
     elif cadence is not None and cadence.status == "ok":
-        return
+        return metrics
     else:
         bound = max(leg_rhythm_spm(ds)[1] for ds in (raw, tracks))
         if not math.isfinite(bound) or bound >= SLOW_MOTION_SPM:
-            return
+            return metrics
         rate = f"under {bound:.0f}"
     source = str(video.get("file", "the clip"))
     if video.get("capture_fps_source", "file") != "file":
@@ -908,7 +928,7 @@ def analyze_tracks(
         treadmill_speed_kmh=options.treadmill_speed_kmh,
     )
     release_free_memory()
-    check_timing(visible, tracks, metrics, video)
+    metrics = check_timing(visible, tracks, metrics, video)
     doubt = override_note(detected, options.view)
     if doubt:
         metrics = doubt_view(metrics, doubt)

@@ -322,13 +322,17 @@ def belt_moves(drift: StanceDrift) -> bool:
     )
 
 
-def detect_setting(ds: xr.Dataset) -> tuple[Setting, str]:
+def detect_setting(ds: xr.Dataset, frontal: bool | None = None) -> tuple[Setting, str]:
     """Tell a treadmill clip from an overground one.
 
     Parameters
     ----------
     ds : xarray.Dataset
         A pose dataset.
+    frontal : bool, optional
+        False for a side view: a runner seen from the side who crosses no
+        ground does not change distance either, so a size change alone is a
+        zoom. None (unknown) and True judge the size change as below.
 
     Returns
     -------
@@ -338,7 +342,9 @@ def detect_setting(ds: xr.Dataset) -> tuple[Setting, str]:
         torso changes size by more than :data:`OVERGROUND_MIN_SCALE_CHANGE`
         while no belt carries the stance feet (:func:`belt_moves`): a phone
         zooming in or out changes the runner's size too, but on a treadmill
-        the stance feet still ride the belt.
+        the stance feet still ride the belt. (A camera moving along with an
+        overground runner also makes the stance feet drift; such a clip reads
+        as a treadmill, which only changes whether step length is trusted.)
     reason : str
         The measured travel and size change.
     """
@@ -350,10 +356,12 @@ def detect_setting(ds: xr.Dataset) -> tuple[Setting, str]:
     travel = float(np.percentile(x, 95) - np.percentile(x, 5)) / leg
     scale = abs(size_change(ds))
     sized = scale > OVERGROUND_MIN_SCALE_CHANGE
-    belt = sized and travel <= OVERGROUND_MIN_TRAVEL and belt_moves(stance_drift(ds))
+    still = travel <= OVERGROUND_MIN_TRAVEL
+    belt = sized and still and (frontal is False or belt_moves(stance_drift(ds)))
     moving = travel > OVERGROUND_MIN_TRAVEL or (sized and not belt)
     setting: Setting = "overground" if moving else "treadmill"
-    why = "; the stance feet ride a belt (a zoom, not a change of distance)" if belt else ""
+    cue = "a side view crossing no ground" if frontal is False else "the stance feet ride a belt"
+    why = f"; {cue} (a zoom, not a change of distance)" if belt else ""
     return setting, f"hip travel {travel:.2f} leg lengths, body size change {scale:.0%}{why}"
 
 
@@ -369,13 +377,13 @@ def _front_or_rear(
     drift: StanceDrift, face_vis: float, nose_between: float, setting: Setting, scale: float
 ) -> tuple[ViewName, float, str]:
     """Front or rear from motion, with the face as the fallback; view, confidence, reason."""
+    vis = face_vis if np.isfinite(face_vis) else 0.5
+    between = nose_between if np.isfinite(nose_between) else 0.5
+    if vis <= FACE_HIDDEN_MAX:  # before the size change: a zoom can fake one
+        return "rear", 1.0, "the face is hidden"
     if setting == "overground" and abs(scale) > OVERGROUND_MIN_SCALE_CHANGE:
         view: ViewName = "rear" if scale < 0 else "front"
         return view, 1.0, f"the runner {'moves away' if scale < 0 else 'comes closer'}"
-    vis = face_vis if np.isfinite(face_vis) else 0.5
-    between = nose_between if np.isfinite(nose_between) else 0.5
-    if vis <= FACE_HIDDEN_MAX:
-        return "rear", 1.0, "the face is hidden"
     moved = (
         f"the stance ankle moves {'down' if drift.median > 0 else 'up'} the image at "
         f"{abs(drift.median):.2f} leg lengths/s over {drift.n} stances (z {drift.z:+.1f})"
@@ -409,7 +417,8 @@ def detect_view(ds: xr.Dataset) -> ViewInfo:
     ratio = width_ratio(ds)
     face_vis = _face_visibility(ds)
     between = _nose_between_shoulders(ds)
-    setting, setting_reason = detect_setting(ds)
+    frontal_guess = _is_frontal(ratio)[0] if np.isfinite(ratio) else None
+    setting, setting_reason = detect_setting(ds, frontal_guess)
     facing: Facing | None = None
     reason = (
         f"shoulder/hip width is {ratio:.2f} of torso length, face visibility "

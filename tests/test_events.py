@@ -194,3 +194,34 @@ def test_foot_trust_follows_the_pose_confidence_of_each_foot() -> None:
     ds["confidence"].loc[{"keypoints": [n.replace("right", "left") for n in names]}] = 0.9
     trust = foot_trust(ds)
     assert trust["left"] == 1.0 and trust["right"] == pytest.approx(0.6 / 0.9)
+    # A label the leg repair dropped (no position) does not lend the foot its confidence.
+    half = {"time": slice(0, ds.sizes["time"] * 2 // 3), "keypoints": names}
+    ds["confidence"].loc[{"time": ds["time"][half["time"]], "keypoints": names}] = 0.95
+    ds["position"].loc[{"time": ds["time"][half["time"]], "keypoints": names}] = np.nan
+    assert foot_trust(ds)["right"] == pytest.approx(0.6 / 0.9)
+
+
+def test_a_less_trusted_far_foot_keeps_its_uncontested_contacts() -> None:
+    """Foot trust only breaks ties: uneven step times of a runner survive a low far-foot
+    confidence (the far foot's contacts do not compete with the near foot's)."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Uneven(Runner):
+        frac: float = 0.56  # the right foot lands 56 % of the way through the stride
+
+        def contact_times(self, foot: str) -> np.ndarray:
+            offset = 0.0 if foot == "left" else self.frac * 2 * self.step_s
+            first = self.phase_s + offset - 4 * self.step_s
+            return np.arange(first, self.duration_s + 1, 2 * self.step_s)
+
+    r = Uneven(fps=60.0)
+    ds = make_runner(r, noise_px=1.0)
+    names = [f"right_{p}" for p in ("heel", "ankle", "foot_index")]
+    ds["confidence"].loc[{"keypoints": names}] = 0.2
+    ics = [e for e in detect_events(ds, side_view(r)) if e.kind == "initial_contact"]
+    assert not any(e.estimated for e in ics)
+    steps = np.diff([e.time_s for e in ics])
+    long, short = sorted([np.median(steps[::2]), np.median(steps[1::2])], reverse=True)
+    assert long == pytest.approx(0.56 * 2 * r.step_s, abs=0.01)
+    assert short == pytest.approx(0.44 * 2 * r.step_s, abs=0.01)

@@ -311,8 +311,16 @@ def test_too_few_steps_on_a_long_clip_says_the_feet_were_lost_not_film_longer() 
     early = [e for e in detect_events(ds, side_view(r)) if e.time_s < 2.0]
     m = compute_metrics(ds, side_view(r), early)["cadence_spm"]
     assert m.status == "low_confidence"
-    assert "steps were found only from" in m.reason and "of this 12 s clip" in m.reason
+    assert "its steps were found only from 0." in m.reason and "of this 12 s clip" in m.reason
     assert "film at least 10 s" not in m.reason
+    # Contacts all through the clip, but the points one metric needs mostly missing.
+    ds_knee = make_runner(r)
+    ds_knee["position"].loc[{"time": ds_knee["time"][60:], "keypoints": "right_knee"}] = np.nan
+    ds_knee["position"].loc[{"time": ds_knee["time"][60:], "keypoints": "left_knee"}] = np.nan
+    knee = compute_metrics(ds_knee, side_view(r), detect_events(ds, side_view(r)))
+    assert knee["cadence_spm"].status == "ok"
+    why = knee["knee_flexion_ic_deg"].reason
+    assert "found only from 0." in why and "of this 12 s clip" in why, why
     # A clip that is short really is too short.
     short = Runner(duration_s=2.5, fps=30.0)
     ds = make_runner(short)

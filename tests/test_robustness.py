@@ -649,3 +649,22 @@ def test_report_command_on_damaged_tracks(run_case, tmp_path: Path) -> None:
     run = _in_process(["report", str(out), "--quiet"], out)
     assert run.code == EXIT_USER_ERROR
     assert len(run.lines) == 1 and "tracks.nc is not a readable tracks file" in run.lines[0]
+
+
+def test_missed_contacts_are_not_taken_for_slow_motion() -> None:
+    """Contacts at half the pace while the legs swing at running pace: contacts were
+    missed (a rear clip's feet lost by the pose model), not a slowed clip."""
+    from formcheck.errors import SlowMotionError
+    from formcheck.metrics import Metric
+    from formcheck.pipeline import check_timing
+
+    ds = _runner(duration_s=6.0, fps=30.0, cadence_spm=170.0)
+    half = {"cadence_spm": Metric("cadence_spm", 85.0, "steps/min", 3.0, "low_confidence", "")}
+    out = check_timing(ds, ds, half, {"file": "rear.mp4"})
+    cadence = out["cadence_spm"]
+    assert cadence.value is None and cadence.status == "low_confidence"
+    assert "contacts were missed" in cadence.reason and "85" in cadence.reason
+    # The same clip played at half speed: legs and contacts both slow, refused.
+    slowed = ds.assign_coords(time=ds["time"].values * 2.0)
+    with pytest.raises(SlowMotionError, match="looks like slow motion"):
+        check_timing(slowed, slowed, half, {"file": "rear.mp4"})

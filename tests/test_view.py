@@ -145,3 +145,16 @@ def test_a_zoom_on_a_treadmill_is_not_a_runner_changing_distance(view: str) -> N
     # The same size change without a belt under the feet is a runner moving away or closer.
     still_feet = _zoomed(make_runner(Runner(view=view, duration_s=8.0, belt_drift=0.0)), 1.35, 4.0)
     assert detect_setting(still_feet)[0] == "overground"
+
+
+def test_a_zoomed_side_view_stays_a_treadmill_and_a_hidden_face_says_rear() -> None:
+    from formcheck.view import detect_setting
+
+    side = _zoomed(make_runner(Runner(view="side", duration_s=8.0)), 1.35, 4.0)
+    setting, why = detect_setting(side, frontal=False)
+    assert setting == "treadmill" and "crossing no ground" in why, why
+    assert detect_view(side).setting == "treadmill"
+    # A short zoomed rear clip (too few stances for the belt) with the face hidden: rear.
+    short = _zoomed(make_runner(Runner(view="rear", duration_s=2.0)), 1.35, 1.0)
+    found = detect_view(short)
+    assert found.view == "rear", found

@@ -259,7 +259,8 @@ def squad_html(
     act, watch = (html.escape(LEVEL_WORDS[k]) for k in ("act", "watch"))
     key = (
         "<p class='key'>Latest session of each athlete; value ± uncertainty (95 % confidence of "
-        f"the mean over strides). <span class='watch'>{watch}</span><span class='act'>{act}"
+        "the mean over strides; not the pose model's own error). "
+        f"<span class='watch'>{watch}</span><span class='act'>{act}"
         "</span> flagged by a finding; <i>grey italics</i>: low confidence.</p>"
     )
     table = (

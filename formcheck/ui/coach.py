@@ -18,7 +18,7 @@ import streamlit as st
 from formcheck.batch.summary import SQUAD_METRICS, session_bands
 from formcheck.errors import FormcheckError
 from formcheck.findings import default_rules
-from formcheck.settings import LEVEL_WORDS, status_word
+from formcheck.settings import LEVEL_WORDS, UNCERTAINTY_NOTE, status_word
 from formcheck.store.access import athlete_sessions, failures, roster
 from formcheck.store.db import DB_FILE, Store, StoreError, default_url, open_store
 from formcheck.store.history import (
@@ -237,6 +237,7 @@ def _history(store: Store, name: str) -> None:
         cols[i % 2].altair_chart(chart, width="stretch")
     with st.expander("Every metric of every session"):
         st.dataframe(history_table(frame), hide_index=True, width="stretch")
+        st.caption(UNCERTAINTY_NOTE)
     st.subheader("Compare two sessions", anchor=False)
     if len(sessions) < 2:
         st.info(f"{name} has one session so far; a second one can be compared with it.")

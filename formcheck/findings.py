@@ -408,6 +408,27 @@ class RuleContext:
     height_m: float | None = None
     speed_m_s: float | None = None
 
+    @classmethod
+    def from_inputs(
+        cls, height_m: float | None, treadmill_speed_kmh: float | None
+    ) -> RuleContext:
+        """The context of a run's inputs as the user gives them (belt speed in km/h).
+
+        Parameters
+        ----------
+        height_m : float or None
+            Runner's height in metres.
+        treadmill_speed_kmh : float or None
+            Belt speed in km/h.
+
+        Returns
+        -------
+        RuleContext
+            Height and speed in m/s (None when not given).
+        """
+        kmh = treadmill_speed_kmh
+        return cls(height_m=height_m, speed_m_s=kmh / 3.6 if kmh else None)
+
 
 @dataclass(frozen=True)
 class Observation:

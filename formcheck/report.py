@@ -81,8 +81,8 @@ def rule_context(analysis: Analysis) -> RuleContext:
     RuleContext
         Height from the options; speed from the treadmill speed when given.
     """
-    kmh = analysis.options.treadmill_speed_kmh
-    return RuleContext(height_m=analysis.options.height_m, speed_m_s=kmh / 3.6 if kmh else None)
+    opts = analysis.options
+    return RuleContext.from_inputs(opts.height_m, opts.treadmill_speed_kmh)
 
 
 def analysis_findings(analysis: Analysis, rules: Rules | None = None) -> tuple[Finding, ...]:

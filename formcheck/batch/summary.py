@@ -79,8 +79,7 @@ def session_bands(rules: Rules) -> BandsFor:
     """
 
     def bands(session: SessionSummary) -> dict[str, tuple[float, float]]:
-        kmh = session.treadmill_speed_kmh
-        context = RuleContext(height_m=session.height_m, speed_m_s=kmh / 3.6 if kmh else None)
+        context = RuleContext.from_inputs(session.height_m, session.treadmill_speed_kmh)
         return good_bands(rules, context)
 
     return bands

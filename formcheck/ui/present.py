@@ -135,8 +135,7 @@ def report_context(report: Mapping[str, Any]) -> RuleContext:
         Height and speed (km/h turned into m/s).
     """
     opts = report.get("options") or {}
-    kmh = opts.get("treadmill_speed_kmh")
-    return RuleContext(height_m=opts.get("height_m"), speed_m_s=kmh / 3.6 if kmh else None)
+    return RuleContext.from_inputs(opts.get("height_m"), opts.get("treadmill_speed_kmh"))
 
 
 def metric_band(name: str, rules: Rules, context: RuleContext) -> Band | None:

@@ -253,6 +253,12 @@ def analyze(
             "clips under 20 s, else 2 on a machine with 2 or more cores).",
         ),
     ] = None,
+    no_video: Annotated[
+        bool,
+        typer.Option(
+            "--no-video", help="Skip the annotated video (faster; the report is otherwise whole)."
+        ),
+    ] = False,
 ) -> None:
     """Analyse a clip (or a side and a rear clip of one run) and write the report to --out."""
     from formcheck.pipeline import AnalysisOptions
@@ -272,11 +278,16 @@ def analyze(
         for clip_view in views
     ]
     with _out_folder(out):
-        _analyze_into(out, videos, options, quiet)
+        _analyze_into(out, videos, options, quiet, write_video=not no_video)
 
 
 def _analyze_into(
-    out: Path, videos: list[Path], options: list[AnalysisOptions], quiet: bool
+    out: Path,
+    videos: list[Path],
+    options: list[AnalysisOptions],
+    quiet: bool,
+    *,
+    write_video: bool = True,
 ) -> None:
     """Analyse each clip with its options and write the (combined) report to ``out``."""
     from formcheck.pipeline import analyze as run_analysis
@@ -291,7 +302,7 @@ def _analyze_into(
 
     session = make_session(analyses)
     paths = dict(zip(session_labels(analyses), videos, strict=True))
-    report = write_session(session, out, video_paths=paths)
+    report = write_session(session, out, video_paths=paths, write_video=write_video)
     if not quiet:
         _print_summary(report, out)
 
@@ -440,6 +451,13 @@ def batch(
         Path | None, typer.Option(help="Another MediaPipe pose_landmarker .task file.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    no_video: Annotated[
+        bool,
+        typer.Option(
+            "--no-video",
+            help="Skip each session's annotated video (about half the time after pose).",
+        ),
+    ] = False,
 ) -> None:
     """Analyse a squad's clips in parallel, store every session, write squad and history pages.
 
@@ -468,6 +486,7 @@ def batch(
         ),
         engine=EngineOptions(engine=engine, workers=workers, address=address),  # type: ignore[arg-type]
         model_path=str(model.resolve()) if model else None,
+        write_video=not no_video,
     )
     with _batch_progress(quiet) as update:
         summary = run_batch(config, on_progress=update)

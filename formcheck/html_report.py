@@ -383,7 +383,7 @@ def render_html(
         src = _e(video_href) if video_href else ""
     video_html = (
         f'<video id="annotated" controls muted playsinline preload="auto" src="{src}"></video>'
-        if src else "<p>No annotated video.</p>"
+        if src else "<p>No annotated video (it was not written for this report).</p>"
     )
     general = _guidance_list(block.get("general_advice", []))
     warnings = v.get("warnings") or []

@@ -410,3 +410,22 @@ def test_pool_workers_keep_opencv_to_one_thread_when_several_share_the_machine(
         assert cv2.getNumThreads() == 1
     finally:
         cv2.setNumThreads(before)
+
+
+@pytest.mark.slow
+def test_batch_without_annotated_videos(squad_dir, tmp_path, capsys):
+    src = tmp_path / "in"
+    for clip in KILL_SQUAD[:2]:
+        rel = Path(clip.athlete) / clip.date / clip.name
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes((squad_dir / rel).read_bytes())
+    out = tmp_path / "out"
+    code = main(["batch", str(src), "--out", str(out), "--workers", "1", "--no-video"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    folders = [Path(f) for *_, f in _sessions(out)]
+    assert len(folders) == 2
+    for folder in folders:
+        assert (folder / "report.json").is_file() and (folder / "report.html").is_file()
+        assert not list(folder.rglob("annotated.mp4"))
+        assert "No annotated video" in (folder / "report.html").read_text()

@@ -216,3 +216,18 @@ def test_summary_keeps_values_whole_and_lists_reasons_once(
     assert "cadence_spm" in out and "measured" in next(
         line for line in out.splitlines() if "cadence_spm" in line
     )
+
+
+def test_analyze_without_the_annotated_video(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    clip = str(REPO / "sample_videos" / "side_normal.mp4")
+    assert _run("analyze", clip, "--out", str(out), "--quiet").returncode == 0
+    assert (out / "annotated.mp4").is_file()
+    # Written again without the video: the old one goes, the report says there is none.
+    proc = _run("analyze", clip, "--out", str(out), "--quiet", "--no-video")
+    assert proc.returncode == 0, proc.stderr
+    assert not (out / "annotated.mp4").exists()
+    assert "annotated.mp4" not in json.loads((out / "outputs.json").read_text())["files"]
+    html = (out / "report.html").read_text()
+    assert "No annotated video" in html and 'id="annotated"' not in html
+    assert json.loads((out / "report.json").read_text())["metrics"]["cadence_spm"]["value"]

@@ -89,6 +89,9 @@ class BatchConfig:
         Engine, workers, Ray address.
     model_path : str or None
         Pose model file; the bundled one when None.
+    write_video : bool
+        Write each session's annotated video (about half of a session's time
+        after pose); the report folders are complete without it.
     """
 
     input: Path
@@ -97,6 +100,7 @@ class BatchConfig:
     defaults: Defaults = field(default_factory=Defaults)
     engine: EngineOptions = field(default_factory=EngineOptions)
     model_path: str | None = None
+    write_video: bool = True
 
 
 @dataclass(frozen=True)
@@ -201,7 +205,7 @@ def _clip_task(clip: ClipInput) -> ClipTask:
 
 
 def _session_task(
-    session: SessionInput, store: Store, out: Path, model_path: str | None
+    session: SessionInput, store: Store, out: Path, model_path: str | None, write_video: bool
 ) -> SessionTask:
     clips = tuple(_clip_task(c) for c in session.clips)
     date = session.date.isoformat()
@@ -213,11 +217,16 @@ def _session_task(
         folder=str(folder),
         clips=clips,
         model_path=model_path,
+        write_video=write_video,
     )
 
 
 def plan(
-    sessions: Sequence[SessionInput], store: Store, out: Path, model_path: str | None = None
+    sessions: Sequence[SessionInput],
+    store: Store,
+    out: Path,
+    model_path: str | None = None,
+    write_video: bool = True,
 ) -> Plan:
     """Tasks for the sessions not already done (by content key and complete folder).
 
@@ -231,6 +240,8 @@ def plan(
         Output folder.
     model_path : str or None
         Pose model file.
+    write_video : bool
+        Whether the tasks write annotated videos.
 
     Returns
     -------
@@ -242,7 +253,7 @@ def plan(
     tasks, skipped, problems = [], [], []
     for session in sessions:
         try:
-            task = _session_task(session, store, out, model_path)
+            task = _session_task(session, store, out, model_path, write_video)
         except FormcheckError as exc:
             problems.append(
                 InputProblem(
@@ -405,7 +416,9 @@ def run_batch(config: BatchConfig, on_progress: ProgressFn | None = None) -> Bat
         remove_stale_temp(out / ATHLETES_DIR)
         store = open_store(url)
         try:
-            the_plan = plan(group_sessions(clips), store, out, config.model_path)
+            the_plan = plan(
+                group_sessions(clips), store, out, config.model_path, config.write_video
+            )
             recorder = _Recorder(
                 store=store,
                 tasks={t.key: t for t in the_plan.tasks},

@@ -73,6 +73,8 @@ class SessionTask:
         The clips, side first.
     model_path : str or None
         Pose model file; the bundled one when None.
+    write_video : bool
+        Write the annotated video into the report folder.
     """
 
     key: str
@@ -81,6 +83,7 @@ class SessionTask:
     folder: str
     clips: tuple[ClipTask, ...]
     model_path: str | None = None
+    write_video: bool = True
 
     @property
     def video_seconds(self) -> float:
@@ -267,7 +270,10 @@ def run_session_task(task: SessionTask) -> TaskResult:
         folder = Path(task.folder)
         with atomic_dir(folder) as tmp:
             write_session(
-                session, tmp, video_paths={lb: c.path for lb, c in zip(labels, used, strict=True)}
+                session,
+                tmp,
+                video_paths={lb: c.path for lb, c in zip(labels, used, strict=True)},
+                write_video=task.write_video,
             )
         report = load_json(folder / REPORT_FILE)
     except Exception as exc:  # noqa: BLE001 - recorded as this session's error

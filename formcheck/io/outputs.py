@@ -70,6 +70,7 @@ def write_analysis(
     *,
     video_path: str | Path | None = None,
     write_tracks: bool = True,
+    write_video: bool = True,
 ) -> dict[str, Any]:
     """Write every output of one analysis; ``report.json`` last.
 
@@ -84,6 +85,10 @@ def write_analysis(
         skeleton is drawn on a blank background.
     write_tracks : bool
         Also (re)write ``tracks.nc``; False when re-rendering from it.
+    write_video : bool
+        Also write the annotated video (the slowest output: it decodes and
+        encodes the whole clip again); without it the folder has no video
+        and an old one is removed.
 
     Returns
     -------
@@ -99,7 +104,11 @@ def write_analysis(
         save_tracks(analysis.raw, out / TRACKS_FILE)
     findings = analysis_findings(analysis)
     report = build_report(analysis, findings)
-    images = render_video_and_frames(analysis, findings, out, video_path)
+    images = render_video_and_frames(
+        analysis, findings, out, video_path, write_video=write_video
+    )
+    if not write_video:
+        (out / VIDEO_FILE).unlink(missing_ok=True)
     remove_stale_images(out, images)
     write_per_stride_csv(out / CSV_FILE, report)
     video_file = out / VIDEO_FILE
@@ -109,14 +118,21 @@ def write_analysis(
         images=web_images(images),
         plots=report_plots(analysis, report),
         video=video_file.read_bytes() if embed else None,
-        video_href=None if embed else VIDEO_FILE,
+        video_href=VIDEO_FILE if video_file.is_file() and not embed else None,
     )
     write_html(out / HTML_FILE, html)
     has_src = video_path is not None and Path(video_path).is_file()
     src = Path(video_path).resolve() if has_src and video_path is not None else None
     save_json(out / MANIFEST_FILE, {
         "source_video": str(src) if src else None,
-        "files": [TRACKS_FILE, VIDEO_FILE, CSV_FILE, HTML_FILE, *sorted(images), REPORT_FILE],
+        "files": [
+            TRACKS_FILE,
+            *([VIDEO_FILE] if write_video else []),
+            CSV_FILE,
+            HTML_FILE,
+            *sorted(images),
+            REPORT_FILE,
+        ],
     })
     save_json(out / REPORT_FILE, report)
     return report
@@ -128,6 +144,7 @@ def write_session(
     *,
     video_paths: Mapping[str, str | Path | None] | None = None,
     write_tracks: bool = True,
+    write_video: bool = True,
 ) -> dict[str, Any]:
     """Write the outputs of a session of one or more clips; ``report.json`` last.
 
@@ -147,6 +164,8 @@ def write_session(
         Label -> source clip.
     write_tracks : bool
         Also (re)write each clip's ``tracks.nc``.
+    write_video : bool
+        Also write each clip's annotated video.
 
     Returns
     -------
@@ -158,13 +177,21 @@ def write_session(
     if len(session.analyses) == 1:
         label = session.primary_label
         return write_analysis(
-            session.primary, out, video_path=paths.get(label), write_tracks=write_tracks
+            session.primary,
+            out,
+            video_path=paths.get(label),
+            write_tracks=write_tracks,
+            write_video=write_video,
         )
     out.mkdir(parents=True, exist_ok=True)
     (out / REPORT_FILE).unlink(missing_ok=True)  # incomplete until rewritten last
     for label, analysis in session.analyses.items():
         write_analysis(
-            analysis, out / label, video_path=paths.get(label), write_tracks=write_tracks
+            analysis,
+            out / label,
+            video_path=paths.get(label),
+            write_tracks=write_tracks,
+            write_video=write_video,
         )
     findings = session_findings(session)
     sources = metric_sources(session)

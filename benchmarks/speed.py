@@ -281,6 +281,28 @@ def profile_pose_loop(clip: Path, model: PoseModel, max_frames: int = 600) -> Fr
     return FrameProfile(*(1000 * s / m for s in sums), frames=m)
 
 
+def _raw_inference_in_child(clip: str) -> float:
+    """:func:`raw_inference` with the bundled model, in a worker process (frames/s)."""
+    return raw_inference(Path(clip), load_model())[0]
+
+
+def raw_inference_two_processes(clip: Path) -> tuple[float, float]:
+    """Raw inference alone, in one process and then in two at once: (1-process fps, sum of 2).
+
+    The hardware's own limit for two workers: no decoding, drawing or
+    analysis on the clock, only the pose model in two processes sharing the
+    machine (caches, memory bandwidth).
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        one = pool.map(_raw_inference_in_child, [str(clip)])[0]
+    with ctx.Pool(2) as pool:
+        two = pool.map(_raw_inference_in_child, [str(clip)] * 2)
+    return one, float(sum(two))
+
+
 def pose_mode_fps(clip: Path, model: PoseModel, mode: str) -> float:
     """Frames per second of two-segment pose alone, segments in threads or processes."""
     from formcheck.parallel import parallel_pose
@@ -522,6 +544,7 @@ class Results:
     raw: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     runs: dict[tuple[str, int], list[PipelineRun]] = field(default_factory=dict)
     modes: dict[str, float] = field(default_factory=dict)
+    raw_pair: tuple[float, float] | None = None
     frame_profile: FrameProfile | None = None
     analysis: AnalysisProfile | None = None
     memory: dict[tuple[int, int | None], MemoryRun] = field(default_factory=dict)
@@ -563,6 +586,7 @@ def measure(args: argparse.Namespace, clips: Clips, workdir: Path) -> Results:
     res.frame_profile = profile_pose_loop(clips.speed["1080p"], model)
     for mode in ("threads", "processes"):
         res.modes[mode] = pose_mode_fps(clips.speed["1080p"], model, mode)
+    res.raw_pair = raw_inference_two_processes(clips.speed["720p"])
     res.analysis = profile_analysis(clips.speed["1080p"], model, workdir)
     for workers in (None, 1):
         for minutes, clip in clips.rss.items():
@@ -711,6 +735,11 @@ def print_report(res: Results, rows: list[tuple[str, str, str, str, str]], load:
               f"{pose_only:.2f}; analysis is {share:.0%} of the 1-worker pipeline time")
     print(f"  loading the analysis libraries (xarray, pandas, scipy), once per process after pose: "
           f"{res.import_s:.2f} s (not in 'analysis after pose')")
+    if res.raw_pair is not None:
+        one, two = res.raw_pair
+        print(f"  raw inference alone, 720p: 1 process {one:.1f} fps, 2 processes at once "
+              f"{two:.1f} fps together = {two / one:.2f} x (the machine's own limit for two "
+              "workers; the pipeline's ceiling above is lower by the CPU it adds per frame)")
     if res.modes:
         print("  2-segment pose alone, 1080p: segments in threads "
               f"{_fmt(res.modes['threads'])} fps, in worker processes "

@@ -283,6 +283,24 @@ def keypoint_xy(ds: xr.Dataset, name: str, *, copy: bool = True) -> np.ndarray:
     return view
 
 
+def torso_length_px(ds: xr.Dataset) -> np.ndarray:
+    """Per frame, the distance from the mid-shoulder to the mid-hip in pixels.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_frames,)``, NaN where a shoulder or hip is missing.
+    """
+    shoulder = (keypoint_xy(ds, "left_shoulder") + keypoint_xy(ds, "right_shoulder")) / 2
+    hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
+    return np.hypot(*(shoulder - hip).T)
+
+
 def leg_length_px(ds: xr.Dataset) -> float:
     """Leg length in pixels: median over frames and both legs of ``|hip-knee| + |knee-ankle|``.
 

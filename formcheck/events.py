@@ -831,9 +831,12 @@ def _contest_weights(
     """
     times, tracks = key[order], [stances[int(i)].track for i in order]
     weights = np.ones(times.size)
+    if all(s.weight == 1.0 for s in stances):
+        return weights  # rear and front views, or both feet trusted alike
+    lo = np.searchsorted(times, times - 0.6 * period, side="right")
+    hi = np.searchsorted(times, times + 0.6 * period, side="left")
     for i in range(times.size):
-        near = np.flatnonzero(np.abs(times - times[i]) < 0.6 * period)
-        if any(tracks[j] != tracks[i] for j in near):
+        if any(tracks[j] != tracks[i] for j in range(int(lo[i]), int(hi[i]))):
             weights[i] = stances[int(order[i])].weight
     return weights
 

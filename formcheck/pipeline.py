@@ -335,11 +335,10 @@ class BodySpan:
 
 def _body_signature(ds: xr.Dataset, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Mid-hip position and torso length at ``frames`` (running medians), and the leg length."""
-    from formcheck.dataset import keypoint_xy, leg_length_px
+    from formcheck.dataset import keypoint_xy, leg_length_px, torso_length_px
 
     hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip"))[frames] / 2
-    shoulder = (keypoint_xy(ds, "left_shoulder") + keypoint_xy(ds, "right_shoulder"))[frames] / 2
-    torso = np.hypot(*(shoulder - hip).T)
+    torso = torso_length_px(ds)[frames]
     leg = leg_length_px(ds)
     return (
         _running_median(hip, SIGNATURE_MEDIAN),
@@ -481,7 +480,7 @@ def runner_span(ds: xr.Dataset, max_gap_s: float = MAX_GAP_S) -> tuple[int, int]
     return span.first, span.stop
 
 
-def check_runner(ds: xr.Dataset, source: str) -> None:
+def check_runner(ds: xr.Dataset, source: str, span: BodySpan | None = None) -> None:
     """Raise a clear error when the clip shows too little of a runner to measure.
 
     Parameters
@@ -491,6 +490,8 @@ def check_runner(ds: xr.Dataset, source: str) -> None:
         (and optionally ``first_frame_brightness``).
     source : str
         Clip name for the message.
+    span : BodySpan, optional
+        :func:`body_span` of ``ds`` when the caller has it already.
 
     Raises
     ------
@@ -526,7 +527,7 @@ def check_runner(ds: xr.Dataset, source: str) -> None:
             f"no runner found in {source}: a person was detected in only {detected} of {n} "
             "frames. Film the whole body, head to feet, for at least 10 seconds."
         )
-    span = body_span(ds)
+    span = span or body_span(ds)
     seen_s = _clip_seconds(t[span.first : span.stop])
     if seen_s < MIN_DETECTED_SECONDS:
         switched = (
@@ -541,7 +542,9 @@ def check_runner(ds: xr.Dataset, source: str) -> None:
         )
 
 
-def visible_part(ds: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
+def visible_part(
+    ds: xr.Dataset, span: BodySpan | None = None
+) -> tuple[xr.Dataset, list[str]]:
     """Keep the longest stretch in which the runner is seen (:func:`body_span`).
 
     Frames inside it that showed something else for a moment are set missing.
@@ -550,6 +553,8 @@ def visible_part(ds: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
     ----------
     ds : xarray.Dataset
         Raw pose dataset that passed :func:`check_runner`.
+    span : BodySpan, optional
+        :func:`body_span` of ``ds`` when the caller has it already.
 
     Returns
     -------
@@ -557,7 +562,7 @@ def visible_part(ds: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
         ``(dataset of that stretch, notes for the report)``; the dataset is
         ``ds`` itself when the runner is seen throughout.
     """
-    span = body_span(ds)
+    span = span or body_span(ds)
     n = ds.sizes["time"]
     notes: list[str] = []
     if span.dropped.size:
@@ -910,8 +915,9 @@ def analyze_tracks(
     from formcheck.view import detect_view, override_note, resolve_view
 
     options = options or AnalysisOptions()
-    check_runner(raw, str(raw.attrs.get("source", "the clip")))
-    visible, notes = visible_part(raw)
+    span = body_span(raw)  # once: the check and the trim use the same stretch
+    check_runner(raw, str(raw.attrs.get("source", "the clip")), span)
+    visible, notes = visible_part(raw, span)
     tracks = clean_tracks(visible, options.cleaning)
     # Each stage's whole-clip temporaries are freed when it returns, but glibc
     # keeps the freed heap pages; the next stage would sit on top of them.

@@ -38,7 +38,13 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from formcheck.dataset import INDIVIDUAL, keypoint_xy, leg_length_px, validate_dataset
+from formcheck.dataset import (
+    INDIVIDUAL,
+    keypoint_xy,
+    leg_length_px,
+    torso_length_px,
+    validate_dataset,
+)
 
 ViewName = Literal["side", "rear", "front", "unknown"]
 Facing = Literal["left", "right"]
@@ -126,7 +132,7 @@ def width_ratio(ds: xr.Dataset) -> float:
     """
     ls, rs = keypoint_xy(ds, "left_shoulder"), keypoint_xy(ds, "right_shoulder")
     lh, rh = keypoint_xy(ds, "left_hip"), keypoint_xy(ds, "right_hip")
-    torso = np.linalg.norm((ls + rs) / 2 - (lh + rh) / 2, axis=1)
+    torso = torso_length_px(ds)
     width = (np.abs(ls[:, 0] - rs[:, 0]) + np.abs(lh[:, 0] - rh[:, 0])) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
         return _nanmedian(width / torso)
@@ -289,10 +295,7 @@ def size_change(ds: xr.Dataset) -> float:
         ``median(last quarter) / median(first quarter) - 1``: positive when
         the runner comes closer, negative when moving away, 0 if unknown.
     """
-    mid_hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
-    torso = np.linalg.norm(
-        (keypoint_xy(ds, "left_shoulder") + keypoint_xy(ds, "right_shoulder")) / 2 - mid_hip, axis=1
-    )
+    torso = torso_length_px(ds)
     torso = torso[np.isfinite(torso)]
     if torso.size < 4:
         return 0.0

@@ -283,6 +283,25 @@ def keypoint_xy(ds: xr.Dataset, name: str, *, copy: bool = True) -> np.ndarray:
     return view
 
 
+def clip_seconds(t: np.ndarray) -> float:
+    """Duration covered by frame times ``t``, one frame interval added.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Frame times in seconds, increasing.
+
+    Returns
+    -------
+    float
+        Seconds; 0 without frames.
+    """
+    if t.size == 0:
+        return 0.0
+    dt = np.diff(t)
+    return float(t[-1] - t[0] + (np.median(dt) if dt.size else 0.0))
+
+
 def torso_length_px(ds: xr.Dataset) -> np.ndarray:
     """Per frame, the distance from the mid-shoulder to the mid-hip in pixels.
 

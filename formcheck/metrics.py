@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 from scipy import interpolate, stats
 
-from formcheck.dataset import keypoint_xy, validate_dataset
+from formcheck.dataset import clip_seconds, keypoint_xy, validate_dataset
 from formcheck.events import (
     GaitEvent,
     estimate_step_period,
@@ -1171,15 +1171,8 @@ def compute_metrics(
     for name in BILATERAL:
         asym = asymmetry(out[name])
         out[asym.name] = one_camera_side(asym) if view.view == "side" else asym
-    clip_s = _clip_seconds(ctx.tracks.t)
+    clip_s = clip_seconds(ctx.tracks.t)
     return {name: _clip_advice(m, clip_s) for name, m in out.items()}
-
-
-def _clip_seconds(t: np.ndarray) -> float:
-    """Length of the analysed clip in seconds (one frame interval added)."""
-    if t.size < 2:
-        return 0.0
-    return float(t[-1] - t[0] + np.median(np.diff(t)))
 
 
 ONE_SIDE_REASON = (

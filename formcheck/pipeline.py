@@ -297,14 +297,6 @@ def video_summary(info: VideoInfo, time_scale: float, ds: xr.Dataset) -> dict[st
     }
 
 
-def _clip_seconds(t: np.ndarray) -> float:
-    """Duration covered by frame times ``t`` (one frame interval added)."""
-    if t.size == 0:
-        return 0.0
-    dt = np.diff(t)
-    return float(t[-1] - t[0] + (np.median(dt) if dt.size else 0.0))
-
-
 def _detected(ds: xr.Dataset) -> np.ndarray:
     """Per frame: was a person detected (any finite keypoint)."""
     pos = np.asarray(ds["position"].values, dtype=float)
@@ -501,6 +493,8 @@ def check_runner(ds: xr.Dataset, source: str, span: BodySpan | None = None) -> N
         If the clip, or the stretch in which the runner is seen, is shorter
         than two strides (:data:`MIN_DETECTED_SECONDS`).
     """
+    from formcheck.dataset import clip_seconds
+
     n = int(ds.attrs.get("n_frames", ds.sizes["time"]))
     detected = int(ds.attrs.get("detected_frames", 0))
     t = np.asarray(ds["time"].values, dtype=float)
@@ -515,7 +509,7 @@ def check_runner(ds: xr.Dataset, source: str, span: BodySpan | None = None) -> N
             f"no runner found in {source}: no person was detected in any frame. Film the "
             "whole body from the side or behind, in good light."
         )
-    clip_s = _clip_seconds(t)
+    clip_s = clip_seconds(t)
     if clip_s < MIN_DETECTED_SECONDS:
         raise ClipTooShortError(
             f"{source} is only {clip_s:.1f} s long, too short for two strides: formcheck "
@@ -528,7 +522,7 @@ def check_runner(ds: xr.Dataset, source: str, span: BodySpan | None = None) -> N
             "frames. Film the whole body, head to feet, for at least 10 seconds."
         )
     span = span or body_span(ds)
-    seen_s = _clip_seconds(t[span.first : span.stop])
+    seen_s = clip_seconds(t[span.first : span.stop])
     if seen_s < MIN_DETECTED_SECONDS:
         switched = (
             " (the tracking jumped between bodies: keep bystanders out of the frame)"
@@ -562,6 +556,8 @@ def visible_part(
         ``(dataset of that stretch, notes for the report)``; the dataset is
         ``ds`` itself when the runner is seen throughout.
     """
+    from formcheck.dataset import clip_seconds
+
     span = span or body_span(ds)
     n = ds.sizes["time"]
     notes: list[str] = []
@@ -581,7 +577,7 @@ def visible_part(
     )
     notes.append(
         f"the runner was seen only from {t[span.first] - t0:.1f} s to "
-        f"{t[span.stop - 1] - t0:.1f} s of {_clip_seconds(t):.1f} s; only that part was "
+        f"{t[span.stop - 1] - t0:.1f} s of {clip_seconds(t):.1f} s; only that part was "
         f"analysed{why}"
     )
     return ds.isel(time=slice(span.first, span.stop)), notes

@@ -120,10 +120,14 @@ def test_upload_review_a_flagged_frame_and_screenshot(server: str, tmp_path: Pat
             assert re.match(r"Frame \d+ at", caption.inner_text())
             image = page.locator("[data-testid=stImage] img").first
             expect(image).to_be_visible(timeout=30_000)
-            page.wait_for_function(
-                "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+            # Streamlit may replace the <img> after "Next" re-runs the page: read the
+            # current first image each time, not a handle to one that was swapped out.
+            width_when_loaded = (
+                "() => { const img = document.querySelector('[data-testid=stImage] img');"
+                " return img !== null && img.complete ? img.naturalWidth : 0; }"
             )
-            assert image.evaluate("img => img.naturalWidth") >= 640
+            width = page.wait_for_function(width_when_loaded, timeout=30_000).json_value()
+            assert width >= 640
             assert page.locator("[data-testid=stException]").count() == 0
             assert page.get_by_text("Traceback").count() == 0
             page.screenshot(path=str(shot), full_page=True)

@@ -19,7 +19,7 @@ from typing import Any, Self
 import numpy as np
 
 from formcheck.errors import VideoError
-from formcheck.io.video import Frame, probe_video
+from formcheck.io.video import Frame, probe_video, upright_rgb
 
 FORWARD_DECODE_LIMIT = 90
 """Decode forward instead of seeking when the wanted frame is at most this far ahead."""
@@ -166,9 +166,7 @@ class FrameReader:
         raise VideoError(f"{self.path.name} ended before frame {index}.")
 
     def _upright(self, frame: Any) -> np.ndarray:
-        img = frame.to_ndarray(format="rgb24")
-        k = self.rotation // 90
-        return np.ascontiguousarray(np.rot90(img, k)) if k else img
+        return upright_rgb(frame, frame.width, frame.height, self.rotation // 90)
 
 
 __all__ = ["FORWARD_DECODE_LIMIT", "FrameReader"]

@@ -653,7 +653,7 @@ def _decode(
                         "header gave a shorter length). Trim it to the part you want analysed "
                         "or raise the limit (--max-duration)."
                     )
-                yield Frame(index=index, time_s=rel, image=_upright_rgb(frame, coded_w, coded_h, k))
+                yield Frame(index=index, time_s=rel, image=upright_rgb(frame, coded_w, coded_h, k))
                 index += 1
         except av.FFmpegError as exc:
             if index == 0:
@@ -683,27 +683,28 @@ def _set_decoder_threads(stream: Any) -> None:
         stream.thread_type = "SLICE"
 
 
-def _upright_rgb(frame: Any, coded_w: int, coded_h: int, k: int) -> np.ndarray:
+def upright_rgb(frame: Any, coded_w: int, coded_h: int, k: int) -> np.ndarray:
     """RGB pixels of a decoded frame, scaled to the coded size and turned upright.
 
-    A mild downscale (1080p to 720p) is done by OpenCV. With OpenCV's thread
-    pool (one pipeline on the machine), the frame is converted at full size
-    and resized once: on these machines that is 1.7x faster than libswscale
-    scaling and converting in one go, and wakes the pool once per frame.
-    When OpenCV runs on one thread (parallel segments set it so:
-    :func:`opencv_threads`), ordinary 4:2:0 frames have their three planes
-    resized before the colour conversion (:func:`_i420_to_rgb`), which costs
-    the least CPU. Large downscales (4K) let libswscale do both, which avoids
-    converting a huge frame to RGB first.
+    Ordinary 4:2:0 frames that are scaled down a little (1080p to 720p) have
+    their three planes resized before OpenCV's colour conversion
+    (:func:`_i420_to_rgb`, 1.5 bytes per pixel instead of 3): about 1.1 ms
+    of one core per 1080p frame, where converting at full size and resizing
+    the RGB costs about 3.7 ms and libswscale's scale-and-convert 4.6 ms.
+    The same path is taken whatever OpenCV's thread count, so one- and
+    two-worker runs see the same pixels. Frames at their own size, other
+    pixel formats (full-range, 10-bit, 4:2:2, odd sizes) and large
+    downscales (4K, where the big frame would cost more to convert first)
+    are converted by libswscale, as before: OpenCV's conversion of an
+    unscaled frame would be cheaper still (0.14 against 1.2 ms at 720p) but
+    differs from libswscale's by about a grey level, and the pose model's
+    contacts on the synthetic accuracy clips move with such a change (clips
+    gained and lost missed contacts, one rear clip read as front), so the
+    published accuracy tables would no longer be reproducible.
     """
-    if coded_w != frame.width and frame.width < 2 * coded_w:
-        import cv2
-
-        if shares_cores() and _plain_i420(frame, coded_w, coded_h):
-            img = _i420_to_rgb(frame.to_ndarray(), frame.width, frame.height, coded_w, coded_h)
-        else:
-            full = frame.to_ndarray(format="rgb24")
-            img = cv2.resize(full, (coded_w, coded_h), interpolation=cv2.INTER_LINEAR)
+    scaled_a_little = coded_w != frame.width and frame.width < 2 * coded_w
+    if scaled_a_little and _plain_i420(frame, coded_w, coded_h):
+        img = _i420_to_rgb(frame.to_ndarray(), frame.width, frame.height, coded_w, coded_h)
     else:
         img = frame.to_ndarray(format="rgb24", width=coded_w, height=coded_h)
     if k:
@@ -768,9 +769,9 @@ def shares_cores() -> bool:
 
     Parallel pose segments and batch workers keep OpenCV to one thread
     (:func:`opencv_threads`, the batch pool's initializer) because other
-    processes already keep every core busy; the decoder's conversion and the
-    report video's encoder then take their single-threaded, least-CPU paths
-    as well. OpenCV's thread count is the one process-wide switch.
+    processes already keep every core busy; the report video's encoder then
+    takes its single-threaded, least-CPU path as well. OpenCV's thread count
+    is the one process-wide switch.
 
     Returns
     -------
@@ -833,7 +834,7 @@ def _decode_span(
                         f"{int(tl.pts[index])}"
                     )
                 rel = (float(frame.pts * frame.time_base) - t0) * time_scale
-                yield Frame(index=index, time_s=rel, image=_upright_rgb(frame, coded_w, coded_h, k))
+                yield Frame(index=index, time_s=rel, image=upright_rgb(frame, coded_w, coded_h, k))
                 index += 1
                 if index == span.stop:
                     return
@@ -898,7 +899,7 @@ def sample_keyframes(
             if frame is None or frame.pts is None or frame.pts in seen:
                 continue
             seen.add(frame.pts)
-            images.append(_upright_rgb(frame, coded_w, coded_h, k))
+            images.append(upright_rgb(frame, coded_w, coded_h, k))
     return images
 
 

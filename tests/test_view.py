@@ -7,7 +7,15 @@ import pytest
 from fixtures.runner import Runner, make_runner
 
 from formcheck.dataset import from_arrays, leg_length_px
-from formcheck.view import ViewInfo, detect_view, resolve_view, stance_drift
+from formcheck.view import (
+    StanceDrift,
+    ViewInfo,
+    _front_or_rear,
+    detect_view,
+    resolve_view,
+    stance_drift,
+    stance_toe_drop,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,10 +87,46 @@ def test_stance_drift_sign_and_side_view_is_flat() -> None:
     assert abs(side.median) < 0.1 * rear.median
 
 
-def test_frontal_view_without_motion_or_clear_face_is_not_confident() -> None:
-    r = Runner(view="rear", face_visibility=0.99, belt_drift=0.0)
+def test_frontal_view_without_motion_or_clear_cue_is_the_guides_rear_view() -> None:
+    # A face is reported (pose models invent one on the back of the head), the
+    # belt does not move the feet and the toes lie level: the filming guide's
+    # rear view, with low confidence.
+    r = Runner(view="front", face_visibility=0.99, belt_drift=0.0, toe_drop=0.0)
     info = detect_view(make_runner(r, noise_px=3.0))
-    assert info.confidence <= 0.5
+    assert info.view == "rear" and info.confidence <= 0.5, info.reason
+    assert "filming guide" in info.reason
+
+
+def test_stance_toes_below_the_heels_say_front() -> None:
+    front = make_runner(Runner(view="front", belt_drift=0.0, face_visibility=0.99), noise_px=2.0)
+    rear = make_runner(Runner(view="rear", belt_drift=0.0, face_visibility=0.99), noise_px=2.0)
+    drop, lower, n = stance_toe_drop(front)
+    leg = leg_length_px(front)
+    assert n >= 20 and lower == 1.0
+    assert drop == pytest.approx(0.15 * Runner().leg_px / leg, rel=0.1)
+    assert stance_toe_drop(rear)[0] < 0
+    info = detect_view(front)
+    assert info.view == "front" and "toes" in info.reason, info.reason
+    assert detect_view(rear).view == "rear"
+
+
+@pytest.mark.parametrize(
+    ("drift", "toe", "want", "conf"),
+    [
+        (StanceDrift(0.11, 1.5, 19), (0.02, 0.8, 19), "rear", 0.3),  # weak, one way
+        (StanceDrift(-0.11, -1.5, 19), (0.02, 0.8, 19), "front", 0.3),
+        (StanceDrift(0.11, 1.5, 4), (0.02, 0.8, 4), "rear", 0.3),  # too few stances: guide
+        (StanceDrift(-0.05, -0.5, 19), (0.02, 0.5, 19), "rear", 0.3),  # nothing clear: guide
+        (StanceDrift(-0.03, -2.5, 22), (0.0, 0.5, 22), "rear", 0.3),  # one way, but too slow
+        (StanceDrift(0.05, 0.5, 19), (0.18, 1.0, 19), "front", 0.5),  # toes point at camera
+        (StanceDrift(0.45, 4.5, 19), (0.18, 1.0, 19), "rear", 0.75),  # the belt outweighs toes
+    ],
+)
+def test_front_or_rear_weighs_the_cues_in_order(
+    drift: StanceDrift, toe: tuple[float, float, int], want: str, conf: float
+) -> None:
+    view, confidence, why = _front_or_rear(drift, toe, 1.0, "treadmill", 0.0)
+    assert (view, confidence) == (want, pytest.approx(conf)), why
 
 
 def test_a_chosen_view_the_clip_contradicts_gets_a_note() -> None:

@@ -12,6 +12,7 @@ seen on video, never an injury.
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -973,18 +974,37 @@ def _parse_rules(rules_doc: Mapping[str, Any], guidance_doc: Mapping[str, Any]) 
     )
 
 
+@functools.cache
+def _bundled_rules() -> Rules:
+    """The bundled rules, parsed once per process (callers get copies)."""
+    pkg = resources.files("formcheck")
+    return parse_rules_toml(
+        pkg.joinpath("rules.toml").read_text(encoding="utf-8"),
+        pkg.joinpath("guidance.toml").read_text(encoding="utf-8"),
+    )
+
+
 def default_rules() -> Rules:
     """The rules and guidance bundled with formcheck (package data, read-only).
+
+    The files are parsed once per process (history and squad pages ask for
+    the rules several times per page); each call gets its own copy of every
+    table, so a caller that changes one cannot change what the next gets.
 
     Returns
     -------
     Rules
         Parsed ``formcheck/rules.toml`` and ``formcheck/guidance.toml``.
     """
-    pkg = resources.files("formcheck")
-    return parse_rules_toml(
-        pkg.joinpath("rules.toml").read_text(encoding="utf-8"),
-        pkg.joinpath("guidance.toml").read_text(encoding="utf-8"),
+    rules = _bundled_rules()
+    return replace(
+        rules,
+        metrics=dict(rules.metrics),
+        topics=dict(rules.topics),
+        sources=dict(rules.sources),
+        severity_weight=dict(rules.severity_weight),
+        level_weight=dict(rules.level_weight),
+        confidence_weight=dict(rules.confidence_weight),
     )
 
 

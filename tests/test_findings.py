@@ -459,3 +459,17 @@ def test_rerendering_a_report_folder_leaves_no_stale_images(analysed_sample, sam
     assert wanted, "the overstride clip flags frames"
     assert not stale.exists()
     assert {f"images/{p.name}" for p in (out / "images").glob("*.png")} == wanted
+
+
+def test_bundled_rules_are_parsed_once_and_each_caller_gets_its_own_tables() -> None:
+    import pickle
+
+    from formcheck.findings import _bundled_rules
+
+    first = default_rules()
+    name = next(iter(first.metrics))
+    first.metrics.pop(name)  # type: ignore[attr-defined]  # a careless caller
+    second = default_rules()
+    assert name in second.metrics and name in _bundled_rules().metrics
+    assert second.patterns is _bundled_rules().patterns  # parsed once, not re-read
+    assert pickle.loads(pickle.dumps(second)) == second  # Streamlit's cache pickles

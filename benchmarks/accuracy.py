@@ -19,6 +19,13 @@ Usage::
     python benchmarks/accuracy.py --quick    # 4-clip subset
     python benchmarks/accuracy.py --cache DIR
     python benchmarks/accuracy.py --touchdown   # also MediaPipe's feet at contact
+    python benchmarks/accuracy.py --draws 3     # pose rows on 3 invisible brightness draws
+
+The pose rows are one draw of chance: decoding the same clips one or two grey
+levels brighter (invisible) moves the pose model's landmarks on the synthetic
+figure enough to change per-clip results (contacts missed or not, the FPPA's
+worse side). ``--draws N`` re-runs pose on N such copies and prints the pose
+summary of each, so the spread is visible next to the table.
 
 Rendered clips and their raw pose tracks are cached in ``--cache`` (a temp
 folder by default), so a second run only re-analyses.
@@ -35,10 +42,12 @@ are the median over matched contacts of ``|detected - true|`` per contact
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -169,12 +178,42 @@ def render_cached(clip: Clip, cache: Path) -> tuple[Path, dict[str, Any]]:
     return path, render_clip(clip.params, path)
 
 
-def pose_cached(path: Path, cache: Path, model: Any) -> tuple[Any, dict[str, Any]]:
-    """Raw pose tracks of a clip, from the cache when present."""
-    nc, js = cache / f"{path.stem}.raw.nc", cache / f"{path.stem}.video.json"
+@contextlib.contextmanager
+def brightened(levels: int) -> Iterator[None]:
+    """Decode every frame ``levels`` grey levels brighter (0: as decoded) while the block runs.
+
+    One grey level is invisible, yet the pose model's landmarks on the
+    synthetic figure move with it; pose on such copies shows how much of the
+    table is one draw of that chance.
+    """
+    from formcheck.io import video  # noqa: PLC0415
+
+    if levels == 0:
+        yield
+        return
+    plain = video.upright_rgb
+
+    def brighter(frame: Any, w: int, h: int, k: int) -> np.ndarray:
+        img = plain(frame, w, h, k)
+        return np.minimum(img.astype(np.uint16) + levels, 255).astype(np.uint8)
+
+    video.upright_rgb = brighter
+    try:
+        yield
+    finally:
+        video.upright_rgb = plain
+
+
+def pose_cached(
+    path: Path, cache: Path, model: Any, draw: int = 0
+) -> tuple[Any, dict[str, Any]]:
+    """Raw pose tracks of a clip (``draw`` grey levels brighter), from the cache when present."""
+    stem = path.stem if draw == 0 else f"{path.stem}.plus{draw}"
+    nc, js = cache / f"{stem}.raw.nc", cache / f"{stem}.video.json"
     if nc.is_file() and js.is_file():
         return load_tracks(nc), json.loads(js.read_text())
-    info, raw, scale = run_pose(path, AnalysisOptions(), model=model)
+    with brightened(draw):
+        info, raw, scale = run_pose(path, AnalysisOptions(workers=1), model=model)
     video = video_summary(info, scale, raw)
     save_tracks(raw, nc)
     js.write_text(json.dumps(video))
@@ -579,6 +618,56 @@ def run_real(shared: Path, model: Any, cache: Path) -> str:
     return "\n".join(lines)
 
 
+def draws_summary(
+    clips: list[Clip],
+    cache: Path,
+    model: Any,
+    draws: int,
+    rows: list[tuple[str, str, dict[str, Any]]],
+) -> str:
+    """The pose rows' summary for each draw (0 = as decoded), and its spread over the draws."""
+    per_draw = [[r for r in rows if r[1] == "pose"]]
+    for draw in range(1, draws):
+        drawn = []
+        for clip in clips:
+            path, truth = render_cached(clip, cache)
+            raw, video = pose_cached(path, cache, model, draw)
+            an = analyze_tracks(raw, video, AnalysisOptions())
+            drawn.append((clip.name, "pose", score(an, truth)))
+        per_draw.append(drawn)
+    out = [
+        f"Pose rows on {draws} draws: the same clips decoded 0, 1, ... {draws - 1} grey levels "
+        "brighter (invisible; the pose model's landmarks move with it). Per draw: median over "
+        "clips / clips over the bound."
+    ]
+    keys = {
+        "cad_err": ("|cadence err| spm", 1.0, True),
+        "ic_med": ("IC median |err| fr", 1.0, False),
+        "ic_p95": ("IC p95 |err| fr", 2.0, False),
+        "missed": ("missed ICs", 0, False),
+        "extra": ("extra ICs", 0, False),
+        "shank": ("shank median |err| deg", 3.0, False),
+        "overstride": ("overstride median |err| pts", 3.0, False),
+        "fppa_left": ("FPPA left |err| deg", 3.0, False),
+        "fppa_right": ("FPPA right |err| deg", 3.0, False),
+    }
+    for key, (label, bound, absval) in keys.items():
+        cells = []
+        for drawn in per_draw:
+            v = np.array(
+                [abs(r[key]) if absval else r[key] for _, _, r in drawn if r.get(key) is not None],
+                dtype=float,
+            )
+            v = v[np.isfinite(v)]
+            cells.append(f"{np.median(v):6.2f} /{int(np.sum(v > bound)):>2}" if v.size else "-")
+        out.append(f"  {label:30s} " + "   ".join(cells))
+    worse = [sum(r["worse_ok"] for _, _, r in d if r.get("worse_ok") is not None) for d in per_draw]
+    views = [sum(r["view_ok"] for _, _, r in d) for d in per_draw]
+    out.append(f"  {'worse FPPA side right':30s} " + "   ".join(f"{w:>9}" for w in worse))
+    out.append(f"  {'view/facing right':30s} " + "   ".join(f"{v:>9}" for v in views))
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -595,6 +684,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-real", action="store_true", help="skip the real clips")
     ap.add_argument(
         "--touchdown", action="store_true", help="also the pose model's feet at contact (side)"
+    )
+    ap.add_argument(
+        "--draws",
+        type=int,
+        default=1,
+        help="pose also on copies decoded 1, 2, ... grey levels brighter: the pose rows' spread",
     )
     args = ap.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -634,6 +729,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error (% leg) in the 0.1 s before and after the true contact (frames where")
         print("cleaning left it missing are counted apart).")
         print(format_touchdown(touch))
+    if args.draws > 1:
+        print()
+        print(draws_summary(clips, args.cache, model, args.draws, rows))
     if not args.no_real and (args.shared / "videos").is_dir():
         print()
         print("Real clips")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from formcheck.errors import InputLimitError, VideoError
+from formcheck.io.frames import FrameReader
 from formcheck.io.video import header_duration_s, iter_frames, probe_video
 from formcheck.io.writer import VideoWriter
 
@@ -50,6 +51,35 @@ def test_portrait_clip_with_rotation_metadata_comes_out_upright(tmp_path: Path) 
     top, bottom = frame.image[: h // 8].mean(axis=(0, 1)), frame.image[-h // 8 :].mean(axis=(0, 1))
     assert top[0] > 150 and top[2] < 80, "red band must be on top"
     assert bottom[2] > 150 and bottom[0] < 80, "blue band must be at the bottom"
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_a_mirroring_display_matrix_is_undone_not_read_as_a_half_turn(
+    tmp_path: Path, rotation: int
+) -> None:
+    """Front cameras store mirrored pixels; PyAV reads a mirror-only matrix as 180 degrees.
+
+    Taking that at its word turned a tester's runner upside down (trunk lean
+    158 deg, "measured"). The picture must come out as a player shows it.
+    """
+    w, h = 180, 320
+    upright = _marked_frame(w, h, 3)
+    upright[:, : w // 6] = (20, 200, 20)  # a green band on the left: tells mirrored from not
+    stored = np.ascontiguousarray(np.rot90(np.fliplr(upright), k=-rotation // 90))
+    path = tmp_path / f"mirror{rotation}.mp4"
+    sh, sw = stored.shape[:2]
+    with VideoWriter(path, sw, sh, fps=30, rotation_deg=rotation, mirror=True) as writer:
+        for _ in range(3):
+            writer.write(stored)
+    info = probe_video(path)
+    assert info.mirrored and (info.width, info.height) == (w, h)
+    frame = next(iter(iter_frames(info))).image
+    assert frame.shape == upright.shape
+    assert np.abs(frame.astype(int) - upright).mean() < 4
+    left = frame[h // 3 : 2 * h // 3, : w // 8].mean(axis=(0, 1))
+    assert left[1] > 150 and left[0] < 80, "the green band must stay on the left"
+    with FrameReader(path) as reader:  # flagged frames read the file the same way
+        np.testing.assert_array_equal(reader.read(0).image, frame)
 
 
 def test_large_frames_are_downscaled_before_pose(tmp_path: Path) -> None:

@@ -46,7 +46,8 @@ class FrameReader:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.rotation = probe_video(self.path).rotation
+        info = probe_video(self.path)
+        self.rotation, self.mirrored = info.rotation, info.mirrored
         self._container: Any = None
         self._frames: Iterator[Any] | None = None
         self._next_index = 0
@@ -166,7 +167,7 @@ class FrameReader:
         raise VideoError(f"{self.path.name} ended before frame {index}.")
 
     def _upright(self, frame: Any) -> np.ndarray:
-        return upright_rgb(frame, frame.width, frame.height, self.rotation // 90)
+        return upright_rgb(frame, frame.width, frame.height, self.rotation // 90, self.mirrored)
 
 
 __all__ = ["FORWARD_DECODE_LIMIT", "FrameReader"]

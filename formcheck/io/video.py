@@ -102,6 +102,9 @@ class VideoInfo:
     first_frame_brightness : float
         Mean 0-255 luma of the first frame (NaN when unknown); a very dark
         clip explains why no runner was found.
+    mirrored : bool
+        Whether the display matrix mirrors the picture (front cameras, some
+        editors): coded frames are flipped left-right before ``rotation``.
     """
 
     path: str
@@ -115,6 +118,7 @@ class VideoInfo:
     file_bytes: int
     capture_fps_tag: float | None = None
     first_frame_brightness: float = float("nan")
+    mirrored: bool = False
 
     @property
     def orientation(self) -> str:
@@ -229,8 +233,36 @@ def _brightness(frame: Any) -> float:
     return float(np.mean(small))
 
 
-def _rotation_of(stream: Any, first_frame: Any | None) -> int:
-    """Degrees to rotate coded frames counter-clockwise to make them upright."""
+def _display_matrix(frame: Any) -> np.ndarray | None:
+    """The 3x3 display matrix (16.16 fixed point, as stored) of a decoded frame, if any."""
+    from av.sidedata.sidedata import Type
+
+    for side in getattr(frame, "side_data", ()) or ():
+        if getattr(side, "type", None) == Type.DISPLAYMATRIX:
+            m = np.frombuffer(bytes(side), dtype=np.int32)
+            return m.astype(np.float64) if m.size == 9 else None
+    return None
+
+
+def _orientation_of(stream: Any, first_frame: Any | None) -> tuple[int, bool]:
+    """How to make coded frames upright: (CCW degrees, flip left-right first).
+
+    The display matrix maps a coded point ``(p, q)`` to ``(a p + c q, b p +
+    d q)``. A negative determinant means it mirrors: the matrix is then a
+    rotation after a left-right flip, and the rotation is read from the
+    matrix with that flip taken out (``a, b`` negated). PyAV's
+    ``frame.rotation`` reads a mirror-only matrix as 180 degrees, which would
+    turn the runner upside down. Without a matrix, PyAV's rotation or the
+    legacy ``rotate`` tag (clockwise) is used.
+    """
+    m = _display_matrix(first_frame) if first_frame is not None else None
+    if m is not None:
+        a, b, c, d = m[0], m[1], m[3], m[4]
+        mirrored = bool(a * d - b * c < 0)
+        if mirrored:
+            a, b = -a, -b
+        rot = -math.degrees(math.atan2(b, a)) if (a or b) else 0.0
+        return int(round(rot / 90.0)) % 4 * 90, mirrored
     rot = 0.0
     if first_frame is not None:
         rot = float(getattr(first_frame, "rotation", 0) or 0)
@@ -242,7 +274,7 @@ def _rotation_of(stream: Any, first_frame: Any | None) -> int:
                 rot = -float(tag)
             except ValueError:
                 rot = 0.0
-    return int(round(rot / 90.0)) % 4 * 90
+    return int(round(rot / 90.0)) % 4 * 90, False
 
 
 def probe_video(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
@@ -338,7 +370,7 @@ def _probe_open(container: Any, p: Path, size: int, limits: VideoLimits) -> Vide
             f"{p.name} is {first.width}x{first.height} pixels, over the "
             f"{limits.max_input_long_side}-pixel limit. Export it at 4K or lower."
         )
-    rotation = _rotation_of(stream, first)
+    rotation, mirrored = _orientation_of(stream, first)
     cw, ch = int(first.width), int(first.height)
     width, height = (ch, cw) if rotation in (90, 270) else (cw, ch)
     fps = _nominal_fps(stream)
@@ -358,6 +390,7 @@ def _probe_open(container: Any, p: Path, size: int, limits: VideoLimits) -> Vide
         file_bytes=size,
         capture_fps_tag=_capture_fps_tag(container, stream, fps),
         first_frame_brightness=_brightness(first),
+        mirrored=mirrored,
     )
 
 
@@ -629,7 +662,7 @@ def _decode(
     import av
 
     out_w, out_h = size
-    k = info.rotation // 90
+    k, flip = info.rotation // 90, info.mirrored
     # Before rotation, the coded frame's size maps to the rotated output size.
     coded_w, coded_h = (out_h, out_w) if k % 2 else (out_w, out_h)
     with _open(Path(info.path)) as container:
@@ -653,7 +686,8 @@ def _decode(
                         "header gave a shorter length). Trim it to the part you want analysed "
                         "or raise the limit (--max-duration)."
                     )
-                yield Frame(index=index, time_s=rel, image=upright_rgb(frame, coded_w, coded_h, k))
+                image = upright_rgb(frame, coded_w, coded_h, k, flip)
+                yield Frame(index=index, time_s=rel, image=image)
                 index += 1
         except av.FFmpegError as exc:
             if index == 0:
@@ -683,7 +717,9 @@ def _set_decoder_threads(stream: Any) -> None:
         stream.thread_type = "SLICE"
 
 
-def upright_rgb(frame: Any, coded_w: int, coded_h: int, k: int) -> np.ndarray:
+def upright_rgb(
+    frame: Any, coded_w: int, coded_h: int, k: int, mirror: bool = False
+) -> np.ndarray:
     """RGB pixels of a decoded frame, scaled to the coded size and turned upright.
 
     Ordinary 4:2:0 frames that are scaled down a little (1080p to 720p) have
@@ -701,13 +737,18 @@ def upright_rgb(frame: Any, coded_w: int, coded_h: int, k: int) -> np.ndarray:
     contacts on the synthetic accuracy clips move with such a change (clips
     gained and lost missed contacts, one rear clip read as front), so the
     published accuracy tables would no longer be reproducible.
+
+    ``mirror`` flips the frame left-right before the ``k`` quarter turns
+    counter-clockwise (a mirroring display matrix: :class:`VideoInfo`).
     """
     scaled_a_little = coded_w != frame.width and frame.width < 2 * coded_w
     if scaled_a_little and _plain_i420(frame, coded_w, coded_h):
         img = _i420_to_rgb(frame.to_ndarray(), frame.width, frame.height, coded_w, coded_h)
     else:
         img = frame.to_ndarray(format="rgb24", width=coded_w, height=coded_h)
-    if k:
+    if mirror:
+        img = img[:, ::-1]
+    if k or mirror:
         img = np.ascontiguousarray(np.rot90(img, k))
     return img
 
@@ -812,7 +853,7 @@ def _decode_span(
         raise ValueError(f"span {span.first}..{span.stop} outside 0..{len(tl)}")
     name = Path(info.path).name
     out_w, out_h = size
-    k = info.rotation // 90
+    k, flip = info.rotation // 90, info.mirrored
     coded_w, coded_h = (out_h, out_w) if k % 2 else (out_w, out_h)
     t0 = tl.seconds(0)
     first_pts = int(tl.pts[span.first])
@@ -834,7 +875,8 @@ def _decode_span(
                         f"{int(tl.pts[index])}"
                     )
                 rel = (float(frame.pts * frame.time_base) - t0) * time_scale
-                yield Frame(index=index, time_s=rel, image=upright_rgb(frame, coded_w, coded_h, k))
+                image = upright_rgb(frame, coded_w, coded_h, k, flip)
+                yield Frame(index=index, time_s=rel, image=image)
                 index += 1
                 if index == span.stop:
                     return
@@ -875,7 +917,7 @@ def sample_keyframes(
     import av
 
     out_w, out_h = output_size(info, max_long_side)
-    k = info.rotation // 90
+    k, flip = info.rotation // 90, info.mirrored
     coded_w, coded_h = (out_h, out_w) if k % 2 else (out_w, out_h)
     images: list[np.ndarray] = []
     seen: set[int] = set()
@@ -899,7 +941,7 @@ def sample_keyframes(
             if frame is None or frame.pts is None or frame.pts in seen:
                 continue
             seen.add(frame.pts)
-            images.append(upright_rgb(frame, coded_w, coded_h, k))
+            images.append(upright_rgb(frame, coded_w, coded_h, k, flip))
     return images
 
 

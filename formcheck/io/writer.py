@@ -21,6 +21,10 @@ pixels back counter-clockwise by 90 deg (``np.rot90(stored, k=1)``) restores
 ``img``. In general, for ``rotation_deg`` a multiple of 90, store
 ``np.rot90(img, k=-rotation_deg // 90)`` and a reader recovers the upright
 image with ``np.rot90(decoded, k=frame.rotation // 90)``.
+
+``mirror=True`` adds a left-right mirror after the rotation (front cameras
+write such matrices): store ``np.rot90(np.fliplr(img), k=-rotation_deg // 90)``.
+:func:`formcheck.io.video.probe_video` reads it back as ``mirrored``.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class VideoWriter:
     rotation_deg : int, default 0
         Display rotation (counter-clockwise degrees, a multiple of 90) stored
         in the container's display matrix; see the module docstring.
+    mirror : bool, default False
+        Whether the display matrix also mirrors the picture left-right.
     crf : int, default 23
         x264 constant rate factor, 0 (lossless) to 51 (worst).
     preset : str, default "medium"
@@ -90,6 +96,7 @@ class VideoWriter:
         crf: int = 23,
         preset: X264Preset = "medium",
         threads: int = 0,
+        mirror: bool = False,
     ) -> None:
         _validate_writer_args(width, height, fps, rotation_deg, crf, threads)
         self.path = Path(path)
@@ -97,6 +104,7 @@ class VideoWriter:
         self.height = int(height)
         self.fps = float(fps)
         self.rotation_deg = int(rotation_deg)
+        self.mirror = bool(mirror)
         self.crf = int(crf)
         self.preset = preset
         self.threads = threads
@@ -158,8 +166,8 @@ class VideoWriter:
             stream.time_base = _VFR_TIME_BASE
         else:
             stream.codec_context.time_base = 1 / rate
-        if self.rotation_deg % 360 != 0:
-            stream.set_display_rotation(float(self.rotation_deg))
+        if self.rotation_deg % 360 != 0 or self.mirror:
+            stream.set_display_rotation(float(self.rotation_deg), hflip=self.mirror)
         return stream
 
     def write(self, frame_rgb: np.ndarray, time_s: float | None = None) -> None:

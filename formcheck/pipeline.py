@@ -59,6 +59,8 @@ ProgressFn = Callable[[int, int], None]
 
 MIN_DETECTION_RATE = 0.25
 """Below this share of frames with a person, the clip has no usable runner."""
+UPRIGHT_MIN_SHARE = 0.5
+"""Below this share of upright skeletons among the frames with a person, the clip is refused."""
 MIN_DETECTED_SECONDS = 2.0
 """Running shorter than this (two strides at 120 steps/min) cannot be measured."""
 MAX_GAP_S = 0.5
@@ -301,6 +303,96 @@ def _detected(ds: xr.Dataset) -> np.ndarray:
     """Per frame: was a person detected (any finite keypoint)."""
     pos = np.asarray(ds["position"].values, dtype=float)
     return np.isfinite(pos).reshape(pos.shape[0], -1).any(axis=1)
+
+
+def _mid_y(ds: xr.Dataset, stem: str) -> np.ndarray:
+    """Image ``y`` of the midpoint of the left and right ``stem`` keypoints."""
+    from formcheck.dataset import keypoint_xy
+
+    return (keypoint_xy(ds, f"left_{stem}")[:, 1] + keypoint_xy(ds, f"right_{stem}")[:, 1]) / 2
+
+
+def inverted_frames(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Frames whose skeleton is not upright: torso upside down, and legs upside down.
+
+    A runner's shoulders are above the hips and the lower ankle below them
+    (image ``y`` points down). The pose model breaks that in two ways seen
+    on testers' clips: a picture shown upside down (every frame: shoulders
+    below the hips and the ankles above them) and a runner too small in the
+    picture, whose skeleton it folds (shoulders below the hips, legs mostly
+    right). Missing points decide nothing.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Per frame (bool): torso upside down; legs upside down.
+    """
+    from formcheck.dataset import keypoint_xy
+
+    shoulder, hip = _mid_y(ds, "shoulder"), _mid_y(ds, "hip")
+    ankles = (keypoint_xy(ds, f"{side}_ankle")[:, 1] for side in ("left", "right"))
+    lower_ankle = np.fmax(*ankles)
+    with np.errstate(invalid="ignore"):
+        return shoulder > hip, lower_ankle < hip
+
+
+def drop_inverted_poses(ds: xr.Dataset, source: str) -> tuple[xr.Dataset, list[str]]:
+    """Leave out frames whose skeleton is not upright; refuse a clip made of them.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Raw pose dataset (``detected_frames`` attribute as :func:`check_runner` reads it).
+    source : str
+        Clip name for the message.
+
+    Returns
+    -------
+    tuple
+        ``(dataset, notes)``: the dataset itself when every skeleton is
+        upright, else a copy with those frames missing (and
+        ``detected_frames`` lowered), and a note saying how many.
+
+    Raises
+    ------
+    NoRunnerError
+        When fewer than :data:`UPRIGHT_MIN_SHARE` of the frames with a person
+        show an upright skeleton: the message says whether the picture looks
+        upside down or the runner too small to read.
+    """
+    torso, legs = inverted_frames(ds)
+    seen = _detected(ds)
+    bad = seen & (torso | legs)
+    n_bad, n_seen = int(bad.sum()), int(seen.sum())
+    if n_bad == 0:
+        return ds, []
+    if n_seen - n_bad < UPRIGHT_MIN_SHARE * n_seen:
+        if np.sum(torso & legs) >= 0.5 * n_bad:
+            raise NoRunnerError(
+                f"the runner appears upside down in {source} ({n_bad} of {n_seen} frames with a "
+                "person): the video plays rotated. Turn it upright in the phone's editor or "
+                "export it again, then run formcheck on the new file."
+            )
+        raise NoRunnerError(
+            f"the pose model could not read the runner's body in {source} (the shoulders come "
+            f"out below the hips in {n_bad} of {n_seen} frames with a person). This happens when "
+            "the runner is small in the picture: film closer, so that the body fills at least "
+            "half of the picture's height."
+        )
+    out = ds.copy()
+    out["position"] = ds["position"].copy()
+    out["position"][bad] = np.nan
+    out.attrs["detected_frames"] = max(0, int(ds.attrs.get("detected_frames", n_seen)) - n_bad)
+    note = (
+        f"{n_bad} of {n_seen} frames with a person were left out: the pose model's skeleton "
+        "was not upright in them (shoulders below the hips or feet above them)"
+    )
+    return out, [note]
 
 
 @dataclass(frozen=True)
@@ -911,9 +1003,12 @@ def analyze_tracks(
     from formcheck.view import detect_view, override_note, resolve_view
 
     options = options or AnalysisOptions()
-    span = body_span(raw)  # once: the check and the trim use the same stretch
-    check_runner(raw, str(raw.attrs.get("source", "the clip")), span)
-    visible, notes = visible_part(raw, span)
+    source = str(raw.attrs.get("source", "the clip"))
+    upright, pose_notes = drop_inverted_poses(raw, source)
+    span = body_span(upright)  # once: the check and the trim use the same stretch
+    check_runner(upright, source, span)
+    visible, notes = visible_part(upright, span)
+    notes = [*pose_notes, *notes]
     tracks = clean_tracks(visible, options.cleaning)
     # Each stage's whole-clip temporaries are freed when it returns, but glibc
     # keeps the freed heap pages; the next stage would sit on top of them.

@@ -345,15 +345,19 @@ def track_pose(
     buf = into if into is not None else TrackBuffer(expected_frames)
     width = height = 0
     last_ms = -1
+    quiet = True
     srgb = mp.ImageFormat.SRGB
     with open_landmarker(model, settings) as landmarker:
         for frame in frames:
             height, width = frame.image.shape[:2]
             ts_ms = max(int(round(frame.time_s * 1000.0)), last_ms + 1)
             image = mp.Image(image_format=srgb, data=frame.image)
-            if last_ms < 0:  # the first call logs a native warning; keep it away from users
+            if quiet:
+                # The first call, and the first that finds a person, log native
+                # warnings (tensor alignment, ROI projection); keep them from users.
                 with _quiet_native_stderr():
                     result = landmarker.detect_for_video(image, ts_ms)
+                quiet = not result.pose_landmarks
             else:
                 result = landmarker.detect_for_video(image, ts_ms)
             last_ms = ts_ms

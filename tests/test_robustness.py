@@ -668,3 +668,60 @@ def test_missed_contacts_are_not_taken_for_slow_motion() -> None:
     slowed = ds.assign_coords(time=ds["time"].values * 2.0)
     with pytest.raises(SlowMotionError, match="looks like slow motion"):
         check_timing(slowed, slowed, half, {"file": "rear.mp4"})
+
+
+def _turned(ds: xr.Dataset, frames: slice | np.ndarray, how: str) -> xr.Dataset:
+    """``ds`` with the skeleton in ``frames`` upside down, or its torso folded down."""
+    pos = ds["position"].values.copy()  # (time, space, keypoints, individuals)
+    names = list(ds["keypoints"].values)
+    hip_y = pos[frames][:, 1, [names.index("left_hip"), names.index("right_hip")]].mean(axis=1)
+    if how == "upside_down":
+        pos[frames, 1] = 2 * hip_y[:, None, :] - pos[frames, 1]
+    else:  # shoulders mirrored below the hips, legs untouched
+        for name in ("left_shoulder", "right_shoulder"):
+            k = names.index(name)
+            pos[frames, 1, k] = 2 * hip_y - pos[frames, 1, k]
+    return ds.assign(position=(ds["position"].dims, pos))
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [("upside_down", "appears upside down"), ("folded", "film closer")],
+)
+def test_a_clip_of_skeletons_that_are_not_upright_is_refused(how: str, message: str) -> None:
+    # A tester's upside-down clip gave trunk lean 158 deg "measured"; a small runner's
+    # folded skeletons made trunk lean -158 deg the top fix.
+    from formcheck.errors import NoRunnerError
+    from formcheck.pipeline import AnalysisOptions, analyze_tracks, drop_inverted_poses
+
+    ds = _runner(duration_s=8.0, fps=30.0)
+    ds.attrs.update(n_frames=240, detected_frames=240, source="clip.mp4")
+    bad = _turned(ds, np.arange(240) % 10 < 7, how)  # 70 % of frames
+    with pytest.raises(NoRunnerError, match=message):
+        drop_inverted_poses(bad, "clip.mp4")
+    with pytest.raises(NoRunnerError, match=message):
+        analyze_tracks(bad, {"fps": 30.0, "frames": 240}, AnalysisOptions())
+
+
+def test_a_few_skeletons_that_are_not_upright_are_left_out() -> None:
+    from formcheck.pipeline import (
+        AnalysisOptions,
+        analyze_tracks,
+        drop_inverted_poses,
+        inverted_frames,
+    )
+
+    ds = _runner(duration_s=8.0, fps=30.0, cadence_spm=170.0)
+    ds.attrs.update(n_frames=240, detected_frames=240, source="clip.mp4")
+    assert not np.any(np.logical_or(*inverted_frames(ds)))  # an upright runner: nothing to drop
+    assert drop_inverted_poses(ds, "clip.mp4") == (ds, [])
+    glitches = np.zeros(240, bool)
+    glitches[[20, 21, 90, 150, 151, 152]] = True
+    bad = _turned(ds, glitches, "folded")
+    kept, notes = drop_inverted_poses(bad, "clip.mp4")
+    assert np.isnan(kept["position"].values[glitches]).all()
+    assert np.isfinite(kept["position"].values[~glitches]).any(axis=(1, 2, 3)).all()
+    assert kept.attrs["detected_frames"] == 234 and "6 of 240 frames" in notes[0]
+    an = analyze_tracks(bad, {"fps": 30.0, "frames": 240}, AnalysisOptions())
+    assert an.metrics["cadence_spm"].value == pytest.approx(170.0, abs=1.0)
+    assert any("6 of 240 frames" in w for w in an.video["warnings"])

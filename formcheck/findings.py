@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from formcheck.errors import RulesError
-from formcheck.metrics import ASYMMETRY_SUFFIX, Metric, ci95
+from formcheck.metrics import ASYMMETRY_SUFFIX, PLAUSIBLE_RANGE, Metric, ci95
 from formcheck.settings import LEVEL_WORDS
 
 Level = Literal["good", "watch", "act"]
@@ -281,7 +281,9 @@ class MetricRule:
     note : str
         Why an unscored metric is not judged.
     plausible : tuple of float or None
-        Values outside this range are measurement problems, never findings.
+        Values outside this range (the mean or either side) are measurement
+        problems, never findings; :data:`formcheck.metrics.PLAUSIBLE_RANGE`
+        unless the rule gives its own.
     frames_from : str
         For asymmetry metrics: the metric whose strides illustrate it.
     name_side : bool
@@ -826,7 +828,11 @@ def _metric_rule(name: str, raw: Mapping[str, Any], sources: Mapping[str, Source
         sources=tuple(_source(sources, s, name) for s in raw.get("sources", [])),
         adjust=adjust,
         note=str(raw.get("note", "")),
-        plausible=_pair(raw["plausible"], f"{name}.plausible") if "plausible" in raw else None,
+        plausible=(
+            _pair(raw["plausible"], f"{name}.plausible")
+            if "plausible" in raw
+            else PLAUSIBLE_RANGE.get(name)
+        ),
         frames_from=str(raw.get("frames_from", "")),
         name_side=name_side,
     )
@@ -1210,6 +1216,20 @@ def worst_side(sides: Mapping[str, float], band: Band) -> str:
     return max(sides, key=lambda s: (_LEVEL_RANK[band.level(sides[s])], abs(band.excess(sides[s]))))
 
 
+def _plausible(metric: Metric, rule: MetricRule) -> bool:
+    """Whether the value and each side's value lie in the rule's plausible range.
+
+    A side outside it (a tester's side clip forced to a rear view read one
+    knee at -80 deg) means the pose or the view failed for that leg, so the
+    other leg's value from the same strides is not judged either.
+    """
+    if rule.plausible is None:
+        return True
+    lo, hi = rule.plausible
+    values = [metric.value, metric.left, metric.right]
+    return all(lo <= float(v) <= hi for v in values if v is not None and math.isfinite(v))
+
+
 def observe(
     metric: Metric, rule: MetricRule, context: RuleContext, base: Metric | None = None
 ) -> Observation | None:
@@ -1235,7 +1255,7 @@ def observe(
     """
     if not rule.scored or metric.status == "not_applicable" or not _usable(metric.value):
         return None
-    if rule.plausible and not rule.plausible[0] <= float(metric.value) <= rule.plausible[1]:  # type: ignore[arg-type]
+    if not _plausible(metric, rule):
         return None
     band = adapted_band(rule, context)
     uncertainty = metric.uncertainty

@@ -1168,11 +1168,64 @@ def compute_metrics(
             out.update({n: _not_applicable(n, reason) for n in names})
     for name in CONTACT_METRICS:
         out[name] = _gate_frame_rate(out[name], ctx.fps)
+    out = {name: implausible(m) for name, m in out.items()}
     for name in BILATERAL:
         asym = asymmetry(out[name])
         out[asym.name] = one_camera_side(asym) if view.view == "side" else asym
     clip_s = clip_seconds(ctx.tracks.t)
     return {name: _clip_advice(m, clip_s) for name, m in out.items()}
+
+
+PLAUSIBLE_RANGE: dict[str, tuple[float, float]] = {
+    "overstride_pct_leg": (-50.0, 80.0),
+    "shank_angle_ic_deg": (-40.0, 50.0),
+    "knee_flexion_ic_deg": (-15.0, 80.0),
+    "knee_flexion_midstance_deg": (0.0, 100.0),
+    "trunk_lean_deg": (-30.0, 50.0),
+    "vertical_oscillation_pct_leg": (0.0, 40.0),
+    "foot_strike_angle_deg": (-45.0, 60.0),
+    "knee_valgus_fppa_deg": (-35.0, 35.0),
+    "pelvic_drop_deg": (-25.0, 25.0),
+    "step_width_pct_leg": (-40.0, 60.0),
+}
+"""What a running body can show at all, per metric (mean and each side).
+
+Far wider than any runner's range (METRICS.md's typical values sit well
+inside); a value outside means the pose model or the view failed, e.g. a
+side clip forced to a rear view read one knee at -80 deg of valgus, and an
+upside-down picture a trunk lean of 158 deg. Such a metric is withheld
+(:func:`implausible`) and never becomes a finding (the rules take these
+ranges unless they give their own ``plausible``)."""
+
+
+def implausible(metric: Metric) -> Metric:
+    """Withhold a metric whose value or a side's value lies outside :data:`PLAUSIBLE_RANGE`.
+
+    Parameters
+    ----------
+    metric : Metric
+        A computed metric.
+
+    Returns
+    -------
+    Metric
+        Unchanged when every value is plausible; otherwise not applicable,
+        with no value and the reason (its left-right asymmetry, computed from
+        it, is then not applicable too).
+    """
+    bounds = PLAUSIBLE_RANGE.get(metric.name)
+    if bounds is None or metric.status == "not_applicable":
+        return metric
+    lo, hi = bounds
+    values = [v for v in (metric.value, metric.left, metric.right) if v is not None]
+    if all(lo <= v <= hi for v in values if np.isfinite(v)):
+        return metric
+    shown = ", ".join(f"{v:.0f}" for v in values if np.isfinite(v))
+    return _not_applicable(
+        metric.name,
+        f"not a measurement of the runner: the values ({shown} {metric.unit}) lie outside what "
+        f"a running body shows ({lo:g} to {hi:g}), so the pose model or the view failed here",
+    )
 
 
 ONE_SIDE_REASON = (

@@ -124,6 +124,10 @@ class AnalysisOptions:
         A pose ``.task`` file; the bundled full model when None.
     view : {"auto", "side", "rear", "front"}
         Camera view; ``"auto"`` detects it.
+    view_hint : bool
+        Whether ``view`` is only a guess (a batch reads it from a word in the
+        clip's file or folder name): a confident detection that contradicts
+        it wins, with a note. A view the user chose is kept, with a note.
     capture_fps : float or None
         Frame rate the clip was filmed at, for slow-motion files that play
         back slower than they were filmed.
@@ -145,6 +149,7 @@ class AnalysisOptions:
 
     model_path: str | None = None
     view: ViewChoice = "auto"
+    view_hint: bool = False
     capture_fps: float | None = None
     height_m: float | None = None
     treadmill_speed_kmh: float | None = None
@@ -1014,7 +1019,16 @@ def analyze_tracks(
     # keeps the freed heap pages; the next stage would sit on top of them.
     release_free_memory()
     detected = detect_view(tracks)
-    view = resolve_view(detected, options.view)
+    doubt = override_note(detected, options.view)
+    if doubt and options.view_hint:  # a name's guess against what the clip shows
+        notes.append(
+            f"the clip's name suggests a {options.view} view, but it looks like a "
+            f"{detected.view} view (confidence {detected.confidence:.2f}), so it was analysed "
+            f"as {detected.view}; rename the clip if that is wrong"
+        )
+        view, doubt = detected, None
+    else:
+        view = resolve_view(detected, options.view)
     events = detect_events(tracks, view)
     release_free_memory()
     metrics = compute_metrics(
@@ -1026,7 +1040,6 @@ def analyze_tracks(
     )
     release_free_memory()
     metrics = check_timing(visible, tracks, metrics, video)
-    doubt = override_note(detected, options.view)
     if doubt:
         metrics = doubt_view(metrics, doubt)
     notes = [*input_notes(video), *notes, *tracking_notes(visible), *([doubt] if doubt else [])]

@@ -96,7 +96,11 @@ def test_folder_layout_any_depth(tmp_path):
     d = Defaults(height_m=1.8)
     c = clip_from_folder(tmp_path, tmp_path / "club/u18/Jane Doe/2025-03-14/rear/IMG_1.mp4", d)
     assert (c.athlete, c.date, c.view) == ("Jane Doe", dt.date(2025, 3, 14), "rear")
+    assert c.view_hint  # read from a name: a guess the clip can overrule
     assert c.height_m == 1.8
+    side = Defaults(view="side")
+    plain = clip_from_folder(tmp_path, tmp_path / "jane/2025-03-14/IMG_2.mp4", side)
+    assert (plain.view, plain.view_hint) == ("side", False)  # the user's --view: not a guess
     direct = tmp_path / "tom"
     c = clip_from_folder(direct, direct / "20250314" / "side.mp4", d)
     assert (c.athlete, c.view) == ("tom", "side")

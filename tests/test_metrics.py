@@ -326,3 +326,30 @@ def test_too_few_steps_on_a_long_clip_says_the_feet_were_lost_not_film_longer() 
     ds = make_runner(short)
     m = compute_metrics(ds, side_view(short), detect_events(ds, side_view(short)))["cadence_spm"]
     assert "film at least 10 s of steady running" in m.reason
+
+
+def test_values_no_running_body_shows_are_withheld_and_never_judged() -> None:
+    # A side clip forced to a rear view read one knee at -80 deg of valgus; the other
+    # knee's 28.6 from the same strides became a top fix.
+    from formcheck.findings import RuleContext, default_rules, observe
+    from formcheck.metrics import PLAUSIBLE_RANGE, Metric, asymmetry, implausible
+
+    rows = tuple(
+        {"foot": f, "frame": i, "time_s": i / 30, "value": v}
+        for i, (f, v) in enumerate([("right", 18.7), ("left", -80.3), ("right", 38.5)])
+    )
+    fppa = Metric("knee_valgus_fppa_deg", -7.7, "deg", 158.0, "low_confidence", "",
+                  left=-80.3, right=28.6, per_stride=rows, n_strides=3)
+    withheld = implausible(fppa)
+    assert withheld.status == "not_applicable" and withheld.value is None
+    assert "outside what a running body shows" in withheld.reason and "-80" in withheld.reason
+    assert asymmetry(withheld).status == "not_applicable"
+    rules = default_rules()
+    rule = rules.metrics["knee_valgus_fppa_deg"]
+    assert rule.plausible == PLAUSIBLE_RANGE["knee_valgus_fppa_deg"]
+    assert observe(fppa, rule, RuleContext()) is None  # the raw metric is not judged either
+    fine_rows = tuple({**r, "value": v} for r, v in zip(rows, (13, 11, 13), strict=True))
+    fine = Metric("knee_valgus_fppa_deg", 12.0, "deg", 2.0, "ok", "", left=11.0, right=13.0,
+                  per_stride=fine_rows)
+    assert implausible(fine) is fine
+    assert observe(fine, rule, RuleContext()) is not None

@@ -202,3 +202,19 @@ def test_a_zoomed_side_view_stays_a_treadmill_and_a_hidden_face_says_rear() -> N
     short = _zoomed(make_runner(Runner(view="rear", duration_s=2.0)), 1.35, 1.0)
     found = detect_view(short)
     assert found.view == "rear", found
+
+
+def test_a_view_guessed_from_a_name_gives_way_to_a_confident_detection() -> None:
+    # A tester's side clip named "welcome_back_run.mp4" was analysed as a rear view in a
+    # batch, and a knee valgus of 28.6 +/- 125.7 deg became a top fix.
+    from formcheck.pipeline import AnalysisOptions, analyze_tracks
+
+    ds = make_runner(Runner())
+    ds.attrs.update(n_frames=ds.sizes["time"], detected_frames=ds.sizes["time"])
+    guessed = analyze_tracks(ds, {}, AnalysisOptions(view="rear", view_hint=True))
+    assert guessed.view.view == "side" and guessed.view.facing == "right"
+    assert any("name suggests a rear view" in w for w in guessed.video["warnings"])
+    assert guessed.metrics["overstride_pct_leg"].status == "ok"
+    chosen = analyze_tracks(ds, {}, AnalysisOptions(view="rear"))  # the user's choice stays
+    assert chosen.view.view == "rear"
+    assert any("the view was set to rear" in w for w in chosen.video["warnings"])

@@ -80,6 +80,9 @@ class ClipInput:
         Session date.
     view : {"auto", "side", "rear", "front"}
         Camera view (``auto`` detects it).
+    view_hint : bool
+        Whether ``view`` was read from a word in the file or folder names (a
+        guess that a confident detection overrules), not given by the user.
     path : pathlib.Path
         The clip (absolute).
     height_m, treadmill_speed_kmh, capture_fps : float or None
@@ -92,6 +95,7 @@ class ClipInput:
     date: dt.date
     view: ViewChoice
     path: Path
+    view_hint: bool = False
     height_m: float | None = None
     treadmill_speed_kmh: float | None = None
     capture_fps: float | None = None
@@ -220,11 +224,12 @@ def clip_from_folder(root: Path, path: Path, defaults: Defaults) -> ClipInput:
     athlete = folders[i - 1] if i > 0 else root.resolve().name
     if not athlete.strip():
         raise InputError(f"{rel.as_posix()}: no athlete folder above the date folder")
-    view = view_from_words([rel.name, *folders[i + 1 :]], defaults.view)
+    named = view_from_words([rel.name, *folders[i + 1 :]])
     return ClipInput(
         athlete=athlete.strip(),
         date=parse_date(folders[i]),
-        view=view,
+        view=defaults.view if named == "auto" else named,
+        view_hint=named != "auto",
         path=path.resolve(),
         height_m=defaults.height_m,
         treadmill_speed_kmh=defaults.treadmill_speed_kmh,

@@ -195,6 +195,7 @@ def _clip_task(clip: ClipInput) -> ClipTask:
     return ClipTask(
         path=str(clip.path),
         view=clip.view,
+        view_hint=clip.view_hint,
         sha256=file_sha256(clip.path),
         height_m=clip.height_m,
         treadmill_speed_kmh=clip.treadmill_speed_kmh,

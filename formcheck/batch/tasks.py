@@ -37,6 +37,9 @@ class ClipTask:
         ``auto``, ``side``, ``rear`` or ``front``.
     sha256 : str
         Content hash of the clip.
+    view_hint : bool
+        Whether ``view`` is a guess from the clip's name (see
+        :class:`formcheck.batch.inputs.ClipInput`).
     height_m, treadmill_speed_kmh, capture_fps : float or None
         Analysis inputs.
     source : str
@@ -48,6 +51,7 @@ class ClipTask:
     path: str
     view: str
     sha256: str
+    view_hint: bool = False
     height_m: float | None = None
     treadmill_speed_kmh: float | None = None
     capture_fps: float | None = None
@@ -169,6 +173,7 @@ def session_key(athlete: str, date: str, clips: tuple[ClipTask, ...], model: str
         "athlete": athlete,
         "date": date,
         "clips": sorted(
+            # Not view_hint: a clip named "side" and listed as side in a manifest is one job.
             [c.sha256, c.view, c.height_m, c.treadmill_speed_kmh, c.capture_fps] for c in clips
         ),
         "model": model,
@@ -219,6 +224,7 @@ def _analyse_clips(task: SessionTask) -> tuple[list[Any], list[ClipTask], list[C
         options = AnalysisOptions(
             model_path=task.model_path,
             view=clip.view,  # type: ignore[arg-type]
+            view_hint=clip.view_hint,
             capture_fps=clip.capture_fps,
             height_m=clip.height_m,
             treadmill_speed_kmh=clip.treadmill_speed_kmh,

@@ -59,6 +59,8 @@ ProgressFn = Callable[[int, int], None]
 
 MIN_DETECTION_RATE = 0.25
 """Below this share of frames with a person, the clip has no usable runner."""
+TRUNCATED_SHARE = 0.9
+"""A clip decoding to less than this share of its header's length (and 1 s) gets a note."""
 UPRIGHT_MIN_SHARE = 0.5
 """Below this share of upright skeletons among the frames with a person, the clip is refused."""
 MIN_DETECTED_SECONDS = 2.0
@@ -301,6 +303,9 @@ def video_summary(info: VideoInfo, time_scale: float, ds: xr.Dataset) -> dict[st
         "variable_frame_rate": vfr,
         "capture_fps_source": capture_fps_source(info, time_scale),
         "capture_fps_tag": info.capture_fps_tag,
+        "header_duration_s": float(info.duration_s) * time_scale
+        if math.isfinite(info.duration_s)
+        else None,
     }
 
 
@@ -731,6 +736,13 @@ def input_notes(video: dict[str, Any]) -> list[str]:
         notes.append(
             f"the file says it was filmed at {video.get('capture_fps'):.0f} fps (slow motion); "
             "times are in real seconds"
+        )
+    header, decoded = video.get("header_duration_s"), video.get("duration_s")
+    if header and decoded is not None and decoded < TRUNCATED_SHARE * header - 1.0:
+        notes.append(
+            f"the file ends at {decoded:.1f} s although its header says {header:.1f} s: it "
+            "looks cut short (an interrupted copy or upload); only the part that decoded "
+            "was analysed"
         )
     tag = video.get("capture_fps_tag")
     if tag and video.get("capture_fps_source") == "option":

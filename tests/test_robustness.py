@@ -32,7 +32,7 @@ from formcheck.io.tracks import (
     load_tracks,
     save_json,
 )
-from formcheck.io.video import VideoLimits, output_size, probe_video
+from formcheck.io.video import VideoLimits, iter_frames, output_size, probe_video
 from formcheck.synth import SynthParams
 from tests.fixtures.corpus import CADENCE_SPM, UNICODE_NAME, build_corpus
 
@@ -725,3 +725,37 @@ def test_a_few_skeletons_that_are_not_upright_are_left_out() -> None:
     an = analyze_tracks(bad, {"fps": 30.0, "frames": 240}, AnalysisOptions())
     assert an.metrics["cadence_spm"].value == pytest.approx(170.0, abs=1.0)
     assert any("6 of 240 frames" in w for w in an.video["warnings"])
+
+
+def test_a_file_cut_short_gets_a_note(tmp_path: Path) -> None:
+    # A tester's upload with its header first and half its frames missing was analysed
+    # without a word: "179 frames, 6.0 s" for a file whose header says 12 s.
+    import av
+
+    from formcheck.io.writer import VideoWriter
+    from formcheck.pipeline import input_notes, video_summary
+
+    whole = tmp_path / "whole.mp4"
+    rng = np.random.default_rng(0)  # noisy frames: each one a sizeable packet
+    with VideoWriter(whole, 64, 48, fps=30) as writer:
+        for _ in range(120):
+            writer.write(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    cut = tmp_path / "cut.mp4"
+    faststart = {"movflags": "faststart"}
+    with av.open(str(whole)) as src, av.open(str(cut), "w", options=faststart) as dst:
+        out = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = out
+                dst.mux(packet)
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])  # the header first, then half the frames
+
+    def notes_for(path: Path) -> list[str]:
+        info = probe_video(path)
+        times = np.array([f.time_s for f in iter_frames(info)])
+        ds = xr.Dataset(coords={"time": times})
+        return input_notes(video_summary(info, 1.0, ds))
+
+    assert not any("cut short" in n for n in notes_for(whole))
+    assert any("header says 4.0 s" in n and "cut short" in n for n in notes_for(cut))

@@ -708,9 +708,22 @@ def tracking_notes(ds: xr.Dataset) -> list[str]:
     return [
         f"someone else is in view ({others} of {sampled} sampled frames show "
         f"{int(ds.attrs.get('people_max', 2))} people: a bystander, another runner or a "
-        "mirror image); formcheck follows one body, so check that the flagged frames "
-        "show the runner, or film so that only the runner is in the frame"
+        f"mirror image); formcheck followed the person {_where_followed(ds)}, so check that "
+        "the flagged frames show the runner, or film so that only the runner is in the frame"
     ]
+
+
+def _where_followed(ds: xr.Dataset) -> str:
+    """Where the followed body is in the picture, in words ("on the left of the picture")."""
+    from formcheck.dataset import keypoint_xy
+
+    x = (keypoint_xy(ds, "left_hip")[:, 0] + keypoint_xy(ds, "right_hip")[:, 0]) / 2
+    width = float(ds.attrs.get("width", 0) or 0)
+    if not np.any(np.isfinite(x)) or width <= 0:
+        return "it could track"
+    share = float(np.nanmedian(x)) / width
+    place = "left" if share < 0.4 else "right" if share > 0.6 else "middle"
+    return f"{'in the' if place == 'middle' else 'on the'} {place} of the picture"
 
 
 def input_notes(video: dict[str, Any]) -> list[str]:

@@ -228,8 +228,13 @@ def test_two_people_measures_one_and_says_so_if_tracking_jumps(run_case) -> None
     x = hip_x.values[np.isfinite(hip_x.values)]
     # One body's strides only: if the tracker jumped, only one side's stretch is kept.
     assert not (np.any(x < 320) and np.any(x > 320))
-    # Whether or not the tracker jumps, the people count in sampled frames says so.
-    assert any("someone else is in view" in w for w in report["video"]["warnings"])
+    # Whether or not the tracker jumps, the people count in sampled frames says so, and
+    # which of the two was measured.
+    side = "left" if np.median(x) < 320 else "right"
+    assert any(
+        "someone else is in view" in w and f"followed the person on the {side} of the picture" in w
+        for w in report["video"]["warnings"]
+    ), report["video"]["warnings"]
     assert tracks.attrs["people_max"] == 2 and tracks.attrs["frames_with_others"] >= 1
 
 

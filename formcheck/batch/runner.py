@@ -44,7 +44,7 @@ from formcheck.io.batch_files import (
     remove_stale_temp,
 )
 from formcheck.io.outputs import REPORT_FILE
-from formcheck.io.paths import safe_child
+from formcheck.io.paths import VIDEO_SUFFIXES, safe_child
 from formcheck.io.tracks import write_text_atomic
 from formcheck.io.video import header_duration_s
 from formcheck.metrics import UNITS
@@ -181,7 +181,7 @@ def discover(config: BatchConfig) -> tuple[list[ClipInput], list[InputProblem]]:
         videos = find_videos(src, exclude=[config.out])
         if not videos:
             raise FormcheckError(
-                f"no clips (.mp4, .mov, .m4v, .avi) found under {src}; arrange them as "
+                f"no clips ({', '.join(VIDEO_SUFFIXES)}) found under {src}; arrange them as "
                 "athlete/YYYY-MM-DD/clip.mp4"
             )
         return clips_from_folder(src.resolve(), [v.resolve() for v in videos], config.defaults)

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from formcheck.errors import FormcheckError
+from formcheck.io.paths import VIDEO_SUFFIXES
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi")
 TEMP_MARK = ".tmp-"
 OLD_MARK = ".old-"
 MAX_MANIFEST_BYTES = 20 * 1024**2
@@ -44,7 +44,7 @@ def find_videos(root: Path, exclude: Sequence[Path] = ()) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        Clip paths (``.mp4``, ``.mov``, ``.m4v``, ``.avi``, any case).
+        Clip paths (:data:`formcheck.io.paths.VIDEO_SUFFIXES`, any case).
 
     Raises
     ------

@@ -21,8 +21,9 @@ _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-UPLOAD_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
-"""Suffixes an uploaded clip may keep; anything else is stored as ``.mp4``."""
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
+"""Clip types formcheck looks for (batch folders, app uploads); an uploaded clip keeps
+one of these suffixes, anything else is stored as ``.mp4``."""
 
 
 def _components(part: str) -> list[str]:
@@ -114,7 +115,7 @@ def upload_file_name(original_name: str, content_sha256: str) -> str:
     if not re.fullmatch(r"[0-9a-f]{16,128}", digest):
         raise UnsafePathError("the upload's content hash must be hexadecimal.")
     suffix = Path(str(original_name).replace("\\", "/")).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
+    if suffix not in VIDEO_SUFFIXES:
         suffix = ".mp4"
     return f"upload-{digest[:16]}{suffix}"
 

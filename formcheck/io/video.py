@@ -24,8 +24,6 @@ import numpy as np
 
 from formcheck.errors import InputLimitError, VideoError
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
-
 
 @dataclass(frozen=True)
 class VideoLimits:

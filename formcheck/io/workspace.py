@@ -20,8 +20,9 @@ from pathlib import Path
 
 from formcheck.errors import FormcheckError
 from formcheck.io.exports import VIDEO_FILE
+from formcheck.io.paths import VIDEO_SUFFIXES
 
-UPLOAD_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi")
+UPLOAD_SUFFIXES = VIDEO_SUFFIXES
 """Clip types the app accepts."""
 SAMPLE_SUFFIXES = (".mp4",)
 _CHUNK = 1 << 20

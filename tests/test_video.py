@@ -165,6 +165,28 @@ def test_frames_convert_alike_on_any_thread_count(tmp_path: Path) -> None:
     np.testing.assert_array_equal(turned, np.rot90(single, 1))
 
 
+def test_bt709_frames_keep_their_colours_when_scaled() -> None:
+    """Phones tag HD video BT.709: a BT.601 conversion would shift its colours."""
+    import av
+    from av.video.reformatter import Colorspace
+
+    from formcheck.io.video import _plain_i420, upright_rgb
+
+    img = np.zeros((1080, 1920, 3), np.uint8)
+    img[:, :960] = (200, 40, 40)
+    img[:, 960:] = (40, 200, 40)
+    rgb = av.VideoFrame.from_ndarray(img, format="rgb24")
+    frame = rgb.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709)
+    assert frame.colorspace == 1 and not _plain_i420(frame, 1280, 720)
+    out = upright_rgb(frame, 1280, 720, 0).astype(int)
+    assert np.abs(out[360, 300] - (200, 40, 40)).max() <= 3, out[360, 300]
+    assert np.abs(out[360, 1000] - (40, 200, 40)).max() <= 3, out[360, 1000]
+    untagged = rgb.reformat(format="yuv420p")  # BT.601, as our own renders are
+    assert _plain_i420(untagged, 1280, 720)
+    green = upright_rgb(untagged, 1280, 720, 0)[360, 1000].astype(int)
+    assert np.abs(green - (40, 200, 40)).max() <= 3, green
+
+
 @pytest.mark.parametrize("fmt", ["yuvj420p", "yuv422p", "yuv420p10le"])
 def test_other_pixel_formats_are_left_to_libswscale(fmt: str) -> None:
     """Full-range, 4:2:2 and 10-bit frames (phones write them) convert as libswscale does."""

@@ -720,28 +720,47 @@ def upright_rgb(
 ) -> np.ndarray:
     """RGB pixels of a decoded frame, scaled to the coded size and turned upright.
 
-    Ordinary 4:2:0 frames that are scaled down a little (1080p to 720p) have
-    their three planes resized before OpenCV's colour conversion
-    (:func:`_i420_to_rgb`, 1.5 bytes per pixel instead of 3): about 1.1 ms
-    of one core per 1080p frame, where converting at full size and resizing
-    the RGB costs about 3.7 ms and libswscale's scale-and-convert 4.6 ms.
-    The same path is taken whatever OpenCV's thread count, so one- and
-    two-worker runs see the same pixels. Frames at their own size, other
-    pixel formats (full-range, 10-bit, 4:2:2, odd sizes) and large
-    downscales (4K, where the big frame would cost more to convert first)
-    are converted by libswscale, as before: OpenCV's conversion of an
-    unscaled frame would be cheaper still (0.14 against 1.2 ms at 720p) but
-    differs from libswscale's by about a grey level, and the pose model's
-    contacts on the synthetic accuracy clips move with such a change (clips
-    gained and lost missed contacts, one rear clip read as front), so the
-    published accuracy tables would no longer be reproducible.
+    Frames scaled down a little (1080p to 720p) are resized by OpenCV: BT.601
+    4:2:0 frames (:func:`_plain_i420`) have their three planes resized
+    before OpenCV's colour conversion (:func:`_i420_to_rgb`, 1.5 bytes per
+    pixel instead of 3: about 1.1 ms of one core per 1080p frame); others
+    (phones' BT.709, full range, 10-bit) are converted by libswscale with
+    their own colour matrix at full size and the RGB is resized (about 3.7
+    ms; libswscale's own scale-and-convert costs 4.6 ms). Which path a frame
+    takes never depends on OpenCV's thread count, so one- and two-worker
+    runs see the same pixels. Frames at their own size and large downscales
+    (4K, where the big frame would cost more to convert first) are left to
+    libswscale alone: OpenCV's conversion of an unscaled frame differs from
+    libswscale's by about a grey level, and the pose model's contacts on the
+    synthetic accuracy clips move with such a change, so the published
+    accuracy tables would no longer be reproducible (it saved no CPU in the
+    pipeline either).
 
-    ``mirror`` flips the frame left-right before the ``k`` quarter turns
-    counter-clockwise (a mirroring display matrix: :class:`VideoInfo`).
+    Parameters
+    ----------
+    frame : av.VideoFrame
+        A decoded frame.
+    coded_w, coded_h : int
+        Size to scale the coded (not yet rotated) frame to.
+    k : int
+        Quarter turns counter-clockwise that make it upright.
+    mirror : bool
+        Flip it left-right before turning (a mirroring display matrix:
+        :class:`VideoInfo`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(height, width, 3)`` uint8 RGB, upright.
     """
-    scaled_a_little = coded_w != frame.width and frame.width < 2 * coded_w
-    if scaled_a_little and _plain_i420(frame, coded_w, coded_h):
-        img = _i420_to_rgb(frame.to_ndarray(), frame.width, frame.height, coded_w, coded_h)
+    if coded_w != frame.width and frame.width < 2 * coded_w:
+        if _plain_i420(frame, coded_w, coded_h):
+            img = _i420_to_rgb(frame.to_ndarray(), frame.width, frame.height, coded_w, coded_h)
+        else:
+            import cv2
+
+            full = frame.to_ndarray(format="rgb24")
+            img = cv2.resize(full, (coded_w, coded_h), interpolation=cv2.INTER_LINEAR)
     else:
         img = frame.to_ndarray(format="rgb24", width=coded_w, height=coded_h)
     if mirror:
@@ -751,11 +770,23 @@ def upright_rgb(
     return img
 
 
+BT601_COLORSPACES = (2, 5, 6)
+"""FFmpeg colour spaces OpenCV's I420 conversion (BT.601) is right for: unspecified
+(libswscale assumes BT.601 too), BT470BG and SMPTE170M."""
+
+
 def _plain_i420(frame: Any, out_w: int, out_h: int) -> bool:
-    """True for limited-range 8-bit 4:2:0 frames with even sizes in and out."""
+    """True for limited-range 8-bit BT.601 4:2:0 frames with even sizes in and out.
+
+    Phones tag their HD video BT.709; converting it with BT.601 coefficients
+    would shift its colours (a saturated green by 30 levels), so such frames
+    are left to libswscale, which reads the tag.
+    """
     even = not (frame.width % 2 or frame.height % 2 or out_w % 2 or out_h % 2)
     # 0 = unspecified, 1 = limited (MPEG) range: what libswscale assumes by default too.
-    return even and frame.format.name == "yuv420p" and int(getattr(frame, "color_range", 0)) < 2
+    limited = int(getattr(frame, "color_range", 0)) < 2
+    bt601 = int(getattr(frame, "colorspace", 2)) in BT601_COLORSPACES
+    return even and frame.format.name == "yuv420p" and limited and bt601
 
 
 def _i420_to_rgb(yuv: np.ndarray, width: int, height: int, out_w: int, out_h: int) -> np.ndarray:
@@ -763,7 +794,8 @@ def _i420_to_rgb(yuv: np.ndarray, width: int, height: int, out_w: int, out_h: in
 
     Resizing 1.5 bytes per pixel instead of 3 and converting the smaller
     image costs about 60 % of converting at full size and resizing the RGB,
-    on one thread. The conversion is BT.601 limited range, libswscale's default.
+    on one thread. The conversion is BT.601 limited range (libswscale's
+    default for untagged video): only for :func:`_plain_i420` frames.
 
     Parameters
     ----------

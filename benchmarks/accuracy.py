@@ -193,8 +193,10 @@ def brightened(levels: int) -> Iterator[None]:
         return
     plain = video.upright_rgb
 
-    def brighter(frame: Any, w: int, h: int, k: int) -> np.ndarray:
-        img = plain(frame, w, h, k)
+    def brighter(
+        frame: Any, coded_w: int, coded_h: int, k: int, mirror: bool = False
+    ) -> np.ndarray:
+        img = plain(frame, coded_w, coded_h, k, mirror)
         return np.minimum(img.astype(np.uint16) + levels, 255).astype(np.uint8)
 
     video.upright_rgb = brighter
@@ -463,20 +465,24 @@ def format_table(rows: list[tuple[str, str, dict[str, Any]]]) -> str:
     return "\n".join(out)
 
 
+BOUNDS: dict[str, tuple[str, float, bool]] = {
+    "cad_err": ("|cadence err| spm", 1.0, True),
+    "ic_med": ("IC median |err| fr", 1.0, False),
+    "ic_p95": ("IC p95 |err| fr", 2.0, False),
+    "missed": ("missed ICs", 0, False),
+    "extra": ("extra ICs", 0, False),
+    "shank": ("shank median |err| deg", 3.0, False),
+    "overstride": ("overstride median |err| pts", 3.0, False),
+    "knee": ("knee flex IC |err| deg", float("nan"), False),
+    "fppa_left": ("FPPA left |err| deg", 3.0, False),
+    "fppa_right": ("FPPA right |err| deg", 3.0, False),
+}
+"""Summary rows: (label, the issue's bound, compare absolute values)."""
+
+
 def summary(rows: list[tuple[str, str, dict[str, Any]]]) -> str:
     """Worst/median of each error over the clips, per source, with the issue's bounds."""
-    bounds = {
-        "cad_err": ("|cadence err| spm", 1.0, True),
-        "ic_med": ("IC median |err| fr", 1.0, False),
-        "ic_p95": ("IC p95 |err| fr", 2.0, False),
-        "missed": ("missed ICs", 0, False),
-        "extra": ("extra ICs", 0, False),
-        "shank": ("shank median |err| deg", 3.0, False),
-        "overstride": ("overstride median |err| pts", 3.0, False),
-        "knee": ("knee flex IC |err| deg", float("nan"), False),
-        "fppa_left": ("FPPA left |err| deg", 3.0, False),
-        "fppa_right": ("FPPA right |err| deg", 3.0, False),
-    }
+    bounds = BOUNDS
     out = []
     for src in ("pose", "pose@ev", "truth"):
         sel = [r for _, s, r in rows if s == src]
@@ -640,17 +646,7 @@ def draws_summary(
         "brighter (invisible; the pose model's landmarks move with it). Per draw: median over "
         "clips / clips over the bound."
     ]
-    keys = {
-        "cad_err": ("|cadence err| spm", 1.0, True),
-        "ic_med": ("IC median |err| fr", 1.0, False),
-        "ic_p95": ("IC p95 |err| fr", 2.0, False),
-        "missed": ("missed ICs", 0, False),
-        "extra": ("extra ICs", 0, False),
-        "shank": ("shank median |err| deg", 3.0, False),
-        "overstride": ("overstride median |err| pts", 3.0, False),
-        "fppa_left": ("FPPA left |err| deg", 3.0, False),
-        "fppa_right": ("FPPA right |err| deg", 3.0, False),
-    }
+    keys = {k: v for k, v in BOUNDS.items() if k != "knee"}
     for key, (label, bound, absval) in keys.items():
         cells = []
         for drawn in per_draw:

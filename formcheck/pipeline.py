@@ -1030,7 +1030,7 @@ def analyze_tracks(
     from formcheck.cleaning import clean_tracks
     from formcheck.events import detect_events
     from formcheck.metrics import compute_metrics, doubt_view
-    from formcheck.view import detect_view, override_note, resolve_view
+    from formcheck.view import detect_view, front_rear_doubt, override_note, resolve_view
 
     options = options or AnalysisOptions()
     source = str(raw.attrs.get("source", "the clip"))
@@ -1067,6 +1067,8 @@ def analyze_tracks(
     metrics = check_timing(visible, tracks, metrics, video)
     if doubt:
         metrics = doubt_view(metrics, doubt)
+    if unsure := front_rear_doubt(view):
+        metrics = doubt_view(metrics, unsure)
     notes = [*input_notes(video), *notes, *tracking_notes(visible), *([doubt] if doubt else [])]
     video = {**video, "warnings": notes}
     return Analysis(

@@ -103,6 +103,9 @@ class ViewInfo:
         Confidence of the view call in [0, 1]; 1 when set by the user.
     reason : str
         The cues behind the call, in one sentence.
+    kind_confidence : float or None
+        Confidence of side against rear/front alone (the shoulders' and hips'
+        width), before front against rear; None means ``confidence``.
     """
 
     view: ViewName
@@ -110,6 +113,7 @@ class ViewInfo:
     setting: Setting
     confidence: float
     reason: str
+    kind_confidence: float | None = None
 
 
 def _conf(ds: xr.Dataset, name: str) -> np.ndarray:
@@ -501,7 +505,9 @@ def detect_view(ds: xr.Dataset) -> ViewInfo:
         view, certainty, why = _front_or_rear(
             stance_drift(ds), stance_toe_drop(ds), face_vis, setting, size_change(ds)
         )
-        return ViewInfo(view, None, setting, conf * certainty, f"{reason}; {view}: {why}")
+        return ViewInfo(
+            view, None, setting, conf * certainty, f"{reason}; {view}: {why}", kind_confidence=conf
+        )
     facing, agree = estimate_facing(ds)
     conf = conf * (0.5 + 0.5 * agree) if facing else conf * 0.5
     reason += f"; nose and toes point {facing or 'nowhere clear'} ({agree:.0%} of frames)"
@@ -512,13 +518,50 @@ OVERRIDE_DOUBT_CONFIDENCE = 0.6
 """A chosen view is questioned when a detection this confident disagrees on side vs frontal."""
 
 
+FRONT_REAR_SURE = 0.5
+"""Front-against-rear certainty below which per-side frontal metrics are in doubt."""
+
+
+def front_rear_doubt(view: ViewInfo) -> str | None:
+    """Why left and right may be swapped in a detected rear or front view, or None.
+
+    Seen from behind the runner's left leg is on the image's left, from the
+    front on its right, so a wrong front/rear call puts every per-side value
+    (which knee drifts in, which hip drops) on the other leg.
+
+    Parameters
+    ----------
+    view : ViewInfo
+        The view the analysis used.
+
+    Returns
+    -------
+    str or None
+        A sentence for the frontal metrics' reasons when the front/rear
+        part of a detected view is unsure (``confidence / kind_confidence``
+        below :data:`FRONT_REAR_SURE`); None otherwise, and for a view the
+        user set.
+    """
+    if view.view not in ("rear", "front") or not view.kind_confidence:
+        return None
+    if view.confidence / view.kind_confidence >= FRONT_REAR_SURE:
+        return None
+    other = "front" if view.view == "rear" else "rear"
+    return (
+        "whether the camera was behind or in front of the runner is unsure (taken as "
+        f"{view.view}); if it was {other}, left and right are swapped: pass --view "
+        f"{view.view} or --view {other} to settle it"
+    )
+
+
 def override_note(detected: ViewInfo, override: ViewOverride) -> str | None:
     """A note when the user's view choice contradicts a confident detection.
 
     Side against rear/front is the reliable part of the detection (the
-    shoulders' and hips' width against the torso); rear against front is
-    not questioned. A batch takes the view from the clip's file or folder
-    name, so a misnamed clip shows up here.
+    shoulders' and hips' width against the torso, its own confidence
+    :attr:`ViewInfo.kind_confidence`); rear against front is not
+    questioned. A view a batch guessed from a clip's name gives way to such
+    a detection instead (:attr:`formcheck.pipeline.AnalysisOptions.view_hint`).
 
     Parameters
     ----------
@@ -537,12 +580,13 @@ def override_note(detected: ViewInfo, override: ViewOverride) -> str | None:
         return None
     if (override == "side") == (detected.view == "side"):
         return None  # agreed, or rear vs front: not sure enough to question the user
-    if detected.confidence < OVERRIDE_DOUBT_CONFIDENCE:
+    kind = detected.confidence if detected.kind_confidence is None else detected.kind_confidence
+    if kind < OVERRIDE_DOUBT_CONFIDENCE:
         return None
     return (
         f"the view was set to {override}, but the clip looks like a {detected.view} view "
-        f"(confidence {detected.confidence:.2f}); check the clip (or its name in a batch), "
-        "or let formcheck detect the view (--view auto)"
+        f"(confidence {kind:.2f}); check the clip, or let formcheck detect the view "
+        "(--view auto)"
     )
 
 
@@ -572,4 +616,5 @@ def resolve_view(detected: ViewInfo, override: ViewOverride) -> ViewInfo:
         facing=facing,
         confidence=1.0,
         reason=f"set by the user (detected {detected.view}: {detected.reason})",
+        kind_confidence=None,
     )

@@ -293,8 +293,9 @@ def test_squad_with_a_corrupt_clip(squad_dir, tmp_path, capsys):
     assert code == 1 and "0 videos analysed, 1 failed, 5 skipped" in text
     assert _sessions(out) == sessions
 
-    # a manifest into the same database: a done clip is recognised by its content,
-    # and paths leaving the manifest's folder are refused and recorded
+    # a manifest into the same database: paths leaving the manifest's folder are refused
+    # and recorded; a done clip listed with the view its name only suggested is analysed
+    # again (a name's view gives way to a confident detection, a listed view does not)
     (src / "m.csv").write_text(
         "athlete,date,view,path\n"
         "Ann,2025-02-14,side,Ann/2025-02-14/side.mp4\n"
@@ -304,7 +305,7 @@ def test_squad_with_a_corrupt_clip(squad_dir, tmp_path, capsys):
     before = {p for p in tmp_path.rglob("*")}
     code = main(["batch", str(src / "m.csv"), "--out", str(out)])
     text = capsys.readouterr().out
-    assert code == 1 and "0 videos analysed, 2 failed, 1 skipped" in text
+    assert code == 1 and "1 videos analysed, 2 failed, 0 skipped" in text
     with _db(out) as con:
         eve = con.execute(
             "SELECT source, message FROM failures WHERE athlete = 'Eve' ORDER BY source").fetchall()

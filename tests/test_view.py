@@ -218,3 +218,30 @@ def test_a_view_guessed_from_a_name_gives_way_to_a_confident_detection() -> None
     chosen = analyze_tracks(ds, {}, AnalysisOptions(view="rear"))  # the user's choice stays
     assert chosen.view.view == "rear"
     assert any("the view was set to rear" in w for w in chosen.video["warnings"])
+
+
+def test_an_unsure_front_or_rear_call_casts_doubt_on_the_sides() -> None:
+    # With no belt motion and level toes the clip is taken as rear at low confidence:
+    # every per-side frontal value would be on the other leg if it was a front view.
+    from formcheck.pipeline import AnalysisOptions, analyze_tracks
+    from formcheck.view import front_rear_doubt
+
+    weak = make_runner(Runner(view="rear", belt_drift=0.0, toe_drop=0.0, face_visibility=0.99))
+    clear = make_runner(Runner(view="rear"))
+    for ds in (weak, clear):
+        ds.attrs.update(n_frames=ds.sizes["time"], detected_frames=ds.sizes["time"])
+    unsure = detect_view(weak)
+    assert unsure.view == "rear" and unsure.kind_confidence and unsure.kind_confidence >= 0.6
+    doubt = front_rear_doubt(unsure)
+    assert doubt is not None and "left and right are swapped" in doubt
+    assert front_rear_doubt(detect_view(clear)) is None
+    assert front_rear_doubt(resolve_view(unsure, "rear")) is None  # the user settled it
+    an = analyze_tracks(weak, {}, AnalysisOptions())
+    drop = an.metrics["pelvic_drop_deg"]
+    assert drop.status == "low_confidence" and doubt in drop.reason
+    sure = analyze_tracks(clear, {}, AnalysisOptions())
+    assert "left and right are swapped" not in sure.metrics["pelvic_drop_deg"].reason
+    # The width of the shoulders and hips alone says frontal: a name's "side" gives way.
+    named = analyze_tracks(weak, {}, AnalysisOptions(view="side", view_hint=True))
+    assert named.view.view == "rear"
+    assert any("name suggests a side view" in w for w in named.video["warnings"])

@@ -173,8 +173,10 @@ def session_key(athlete: str, date: str, clips: tuple[ClipTask, ...], model: str
         "athlete": athlete,
         "date": date,
         "clips": sorted(
-            # Not view_hint: a clip named "side" and listed as side in a manifest is one job.
-            [c.sha256, c.view, c.height_m, c.treadmill_speed_kmh, c.capture_fps] for c in clips
+            # A view guessed from a name can give way to the detection, one the user gave
+            # cannot: the same clip and view are two jobs then.
+            [c.sha256, c.view, c.view_hint, c.height_m, c.treadmill_speed_kmh, c.capture_fps]
+            for c in clips
         ),
         "model": model,
     }

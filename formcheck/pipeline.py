@@ -34,6 +34,7 @@ from formcheck.io.video import (
     probe_video,
     sample_keyframes,
 )
+from formcheck.landmarks import SIDES
 from formcheck.parallel import choose_workers, parallel_pose
 from formcheck.pose import (
     PoseSettings,
@@ -315,11 +316,11 @@ def _detected(ds: xr.Dataset) -> np.ndarray:
     return np.isfinite(pos).reshape(pos.shape[0], -1).any(axis=1)
 
 
-def _mid_y(ds: xr.Dataset, stem: str) -> np.ndarray:
-    """Image ``y`` of the midpoint of the left and right ``stem`` keypoints."""
+def _mid(ds: xr.Dataset, stem: str) -> np.ndarray:
+    """Image ``(x, y)`` of the midpoint of the left and right ``stem`` keypoints, per frame."""
     from formcheck.dataset import keypoint_xy
 
-    return (keypoint_xy(ds, f"left_{stem}")[:, 1] + keypoint_xy(ds, f"right_{stem}")[:, 1]) / 2
+    return (keypoint_xy(ds, f"left_{stem}") + keypoint_xy(ds, f"right_{stem}")) / 2
 
 
 def inverted_frames(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -344,11 +345,22 @@ def inverted_frames(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """
     from formcheck.dataset import keypoint_xy
 
-    shoulder, hip = _mid_y(ds, "shoulder"), _mid_y(ds, "hip")
-    ankles = (keypoint_xy(ds, f"{side}_ankle")[:, 1] for side in ("left", "right"))
-    lower_ankle = np.fmax(*ankles)
+    shoulder, hip = _mid(ds, "shoulder")[:, 1], _mid(ds, "hip")[:, 1]
+    lower_ankle = np.fmax(*(keypoint_xy(ds, f"{side}_ankle")[:, 1] for side in SIDES))
     with np.errstate(invalid="ignore"):
         return shoulder > hip, lower_ankle < hip
+
+
+def sideways_frames(ds: xr.Dataset) -> np.ndarray:
+    """Frames whose torso lies more across the picture than up and down.
+
+    A runner leans forward 5-15 degrees; a torso past 45 degrees in most
+    frames means the picture is turned a quarter (a file whose rotation was
+    lost), which the upright check alone would take for a folded skeleton.
+    """
+    torso = _mid(ds, "hip") - _mid(ds, "shoulder")
+    with np.errstate(invalid="ignore"):
+        return np.abs(torso[:, 0]) > np.abs(torso[:, 1])
 
 
 def drop_inverted_poses(ds: xr.Dataset, source: str) -> tuple[xr.Dataset, list[str]]:
@@ -377,8 +389,16 @@ def drop_inverted_poses(ds: xr.Dataset, source: str) -> tuple[xr.Dataset, list[s
     """
     torso, legs = inverted_frames(ds)
     seen = _detected(ds)
+    lying = seen & sideways_frames(ds)
+    n_seen = int(seen.sum())
+    if n_seen and n_seen - int(lying.sum()) < UPRIGHT_MIN_SHARE * n_seen:
+        raise NoRunnerError(
+            f"the runner appears lying on their side in {source} ({int(lying.sum())} of "
+            f"{n_seen} frames with a person): the video plays turned by a quarter. Turn it "
+            "upright in the phone's editor or export it again, then run formcheck on the new file."
+        )
     bad = seen & (torso | legs)
-    n_bad, n_seen = int(bad.sum()), int(seen.sum())
+    n_bad = int(bad.sum())
     if n_bad == 0:
         return ds, []
     if n_seen - n_bad < UPRIGHT_MIN_SHARE * n_seen:
@@ -395,8 +415,9 @@ def drop_inverted_poses(ds: xr.Dataset, source: str) -> tuple[xr.Dataset, list[s
             "half of the picture's height."
         )
     out = ds.copy()
-    out["position"] = ds["position"].copy()
-    out["position"][bad] = np.nan
+    for var in ("position", "confidence"):  # as if nobody had been found in those frames
+        out[var] = ds[var].copy()
+        out[var][bad] = np.nan
     out.attrs["detected_frames"] = max(0, int(ds.attrs.get("detected_frames", n_seen)) - n_bad)
     note = (
         f"{n_bad} of {n_seen} frames with a person were left out: the pose model's skeleton "

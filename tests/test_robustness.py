@@ -679,9 +679,14 @@ def _turned(ds: xr.Dataset, frames: slice | np.ndarray, how: str) -> xr.Dataset:
     """``ds`` with the skeleton in ``frames`` upside down, or its torso folded down."""
     pos = ds["position"].values.copy()  # (time, space, keypoints, individuals)
     names = list(ds["keypoints"].values)
-    hip_y = pos[frames][:, 1, [names.index("left_hip"), names.index("right_hip")]].mean(axis=1)
+    hips = [names.index("left_hip"), names.index("right_hip")]
+    hip_x = pos[frames][:, 0, hips].mean(axis=1)
+    hip_y = pos[frames][:, 1, hips].mean(axis=1)
     if how == "upside_down":
         pos[frames, 1] = 2 * hip_y[:, None, :] - pos[frames, 1]
+    elif how == "sideways":  # a quarter turn about the mid-hip
+        x, y = pos[frames, 0] - hip_x[:, None, :], pos[frames, 1] - hip_y[:, None, :]
+        pos[frames, 0], pos[frames, 1] = hip_x[:, None, :] + y, hip_y[:, None, :] - x
     else:  # shoulders mirrored below the hips, legs untouched
         for name in ("left_shoulder", "right_shoulder"):
             k = names.index(name)
@@ -691,7 +696,11 @@ def _turned(ds: xr.Dataset, frames: slice | np.ndarray, how: str) -> xr.Dataset:
 
 @pytest.mark.parametrize(
     ("how", "message"),
-    [("upside_down", "appears upside down"), ("folded", "film closer")],
+    [
+        ("upside_down", "appears upside down"),
+        ("folded", "film closer"),
+        ("sideways", "lying on their side"),
+    ],
 )
 def test_a_clip_of_skeletons_that_are_not_upright_is_refused(how: str, message: str) -> None:
     # A tester's upside-down clip gave trunk lean 158 deg "measured"; a small runner's
@@ -725,6 +734,7 @@ def test_a_few_skeletons_that_are_not_upright_are_left_out() -> None:
     bad = _turned(ds, glitches, "folded")
     kept, notes = drop_inverted_poses(bad, "clip.mp4")
     assert np.isnan(kept["position"].values[glitches]).all()
+    assert np.isnan(kept["confidence"].values[glitches]).all()  # no face counted there either
     assert np.isfinite(kept["position"].values[~glitches]).any(axis=(1, 2, 3)).all()
     assert kept.attrs["detected_frames"] == 234 and "6 of 240 frames" in notes[0]
     an = analyze_tracks(bad, {"fps": 30.0, "frames": 240}, AnalysisOptions())

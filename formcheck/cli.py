@@ -212,8 +212,8 @@ def analyze(
     videos: Annotated[
         list[Path],
         typer.Argument(
-            help="Running clip (mp4, mov, m4v, avi). Give a side and a rear clip of the same "
-            "run to combine them into one report."
+            help="Running clip (mp4, mov, m4v, avi, mkv, webm). Give a side and a rear clip "
+            "of the same run to combine them into one report."
         ),
     ],
     out: Annotated[

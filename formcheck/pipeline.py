@@ -304,8 +304,9 @@ def video_summary(info: VideoInfo, time_scale: float, ds: xr.Dataset) -> dict[st
         "variable_frame_rate": vfr,
         "capture_fps_source": capture_fps_source(info, time_scale),
         "capture_fps_tag": info.capture_fps_tag,
-        "header_duration_s": float(info.duration_s) * time_scale
-        if math.isfinite(info.duration_s)
+        # The video stream's own length: a container's may include a longer sound track.
+        "header_duration_s": float(info.stream_duration_s) * time_scale
+        if math.isfinite(info.stream_duration_s)
         else None,
     }
 

@@ -36,7 +36,7 @@ Cues (all scale-free, medians over the frames where the points exist):
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -75,7 +75,7 @@ does (a 30 fps rear clip has 3-4 usable frames per stance)."""
 TOE_DROP_FRONT_MIN = 0.08
 """Median stance toe-below-heel offset (leg lengths) from which the toes point at the camera."""
 TOE_LOWER_FRONT_MIN = 0.8
-"""...with the toe below the heel in at least this fraction of stances."""
+"""Least fraction of stances with the toe below the heel for the toe cue to say front."""
 HIP_MEAN_WINDOW_S = 0.7
 """Running-mean window (s) of the hip height; the hip is below it during stance."""
 DRIFT_TRIM = 0.2
@@ -281,9 +281,10 @@ def stance_drift(ds: xr.Dataset) -> StanceDrift:
         number of stances.
     """
     t, leg, stances = _stance_feet(ds)
+    ankle_y = {side: keypoint_xy(ds, f"{side}_ankle")[:, 1] for side in SIDES}
     slopes = []
     for a, b, side in stances:
-        y = keypoint_xy(ds, f"{side}_ankle")[:, 1]
+        y = ankle_y[side]
         cut = int(round(DRIFT_TRIM * (b - a)))
         lo, hi = (a + cut, b - cut) if b - a - 2 * cut >= 3 else (a, b)
         sel = np.arange(lo, hi)[np.isfinite(y[lo:hi])]
@@ -298,16 +299,35 @@ def stance_drift(ds: xr.Dataset) -> StanceDrift:
     return StanceDrift(med, float(z), int(v.size))
 
 
-def stance_toe_drop(ds: xr.Dataset) -> tuple[float, float, int]:
+class ToeDrop(NamedTuple):
+    """How far below the heel the stance toe lies (:func:`stance_toe_drop`).
+
+    Attributes
+    ----------
+    median : float
+        Median over stances, leg lengths, + = toe lower (NaN when none).
+    lower : float
+        Fraction of stances with the toe lower than the heel.
+    n : int
+        Number of stances measured.
+    """
+
+    median: float
+    lower: float
+    n: int
+
+
+def stance_toe_drop(ds: xr.Dataset) -> ToeDrop:
     """How far below the heel the stance foot's toe lies in the image.
 
     A camera above the ground sees nearer ground points lower in the image.
     From the front the toe is nearer than the heel, so it lies below it;
     from behind it is farther (and mostly hidden behind the heel), so it
-    lies level with it or above. On the rendered accuracy clips MediaPipe
-    puts the stance toe 0.18 leg lengths below the heel from the front and
-    -0.01 to +0.04 from behind, where its face and leg labels cannot tell
-    the two views apart.
+    lies above it or, as the pose model draws it, about level. On the
+    rendered accuracy clips MediaPipe puts the stance toe 0.18 leg lengths
+    below the heel from the front and between 0.01 above and 0.04 below it
+    from behind, where its face and leg labels cannot tell the two views
+    apart.
 
     Parameters
     ----------
@@ -316,23 +336,25 @@ def stance_toe_drop(ds: xr.Dataset) -> tuple[float, float, int]:
 
     Returns
     -------
-    tuple of (float, float, int)
-        Median over stances of the toe's height below the heel (leg
-        lengths, + = toe lower), the fraction of stances where the toe is
-        lower, and the number of stances (NaN, 0.0, 0 when there are none).
+    ToeDrop
+        Median over stances of the toe's height below the heel, the
+        fraction of stances where the toe is lower, and the number of
+        stances (NaN, 0.0, 0 when there are none).
     """
     _, leg, stances = _stance_feet(ds)
+    below = {
+        side: keypoint_xy(ds, f"{side}_foot_index")[:, 1] - keypoint_xy(ds, f"{side}_heel")[:, 1]
+        for side in SIDES
+    }
     drops = []
     for a, b, side in stances:
-        toe = keypoint_xy(ds, f"{side}_foot_index")[a:b, 1]
-        heel = keypoint_xy(ds, f"{side}_heel")[a:b, 1]
-        d = _nanmedian(toe - heel)
+        d = _nanmedian(below[side][a:b])
         if np.isfinite(d):
             drops.append(d / leg)
     v = np.asarray(drops)
     if v.size == 0:
-        return float("nan"), 0.0, 0
-    return float(np.median(v)), float(np.mean(v > 0)), int(v.size)
+        return ToeDrop(float("nan"), 0.0, 0)
+    return ToeDrop(float(np.median(v)), float(np.mean(v > 0)), int(v.size))
 
 
 def size_change(ds: xr.Dataset) -> float:
@@ -432,7 +454,7 @@ def _is_frontal(ratio: float) -> tuple[bool, float]:
 
 def _front_or_rear(
     drift: StanceDrift,
-    toe: tuple[float, float, int],
+    toe: ToeDrop,
     face_vis: float,
     setting: Setting,
     scale: float,

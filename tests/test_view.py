@@ -9,6 +9,7 @@ from fixtures.runner import Runner, make_runner
 from formcheck.dataset import from_arrays, leg_length_px
 from formcheck.view import (
     StanceDrift,
+    ToeDrop,
     ViewInfo,
     _front_or_rear,
     detect_view,
@@ -119,13 +120,14 @@ def test_stance_toes_below_the_heels_say_front() -> None:
         (StanceDrift(-0.05, -0.5, 19), (0.02, 0.5, 19), "rear", 0.3),  # nothing clear: guide
         (StanceDrift(-0.03, -2.5, 22), (0.0, 0.5, 22), "rear", 0.3),  # one way, but too slow
         (StanceDrift(0.05, 0.5, 19), (0.18, 1.0, 19), "front", 0.5),  # toes point at camera
+        (StanceDrift(0.05, 0.5, 19), (0.04, 0.9, 19), "rear", 0.3),  # MediaPipe from behind
         (StanceDrift(0.45, 4.5, 19), (0.18, 1.0, 19), "rear", 0.75),  # the belt outweighs toes
     ],
 )
 def test_front_or_rear_weighs_the_cues_in_order(
     drift: StanceDrift, toe: tuple[float, float, int], want: str, conf: float
 ) -> None:
-    view, confidence, why = _front_or_rear(drift, toe, 1.0, "treadmill", 0.0)
+    view, confidence, why = _front_or_rear(drift, ToeDrop(*toe), 1.0, "treadmill", 0.0)
     assert (view, confidence) == (want, pytest.approx(conf)), why
 
 

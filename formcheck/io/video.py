@@ -103,6 +103,9 @@ class VideoInfo:
     mirrored : bool
         Whether the display matrix mirrors the picture (front cameras, some
         editors): coded frames are flipped left-right before ``rotation``.
+    stream_duration_s : float
+        Length the video stream's own header gives (NaN when only the
+        container says, whose length may include a longer sound track).
     """
 
     path: str
@@ -117,6 +120,7 @@ class VideoInfo:
     capture_fps_tag: float | None = None
     first_frame_brightness: float = float("nan")
     mirrored: bool = False
+    stream_duration_s: float = float("nan")
 
     @property
     def orientation(self) -> str:
@@ -176,7 +180,7 @@ def _open_error(path: Path, exc: BaseException) -> VideoError:
     kind = _sniff(path)
     if kind == "text":
         what = "it is a text file, not a video"
-        todo = "Choose the video file itself (MP4, MOV, AVI)."
+        todo = "Choose the video file itself (MP4, MOV, AVI, MKV, WebM)."
     elif kind in ("mp4", "matroska", "avi"):
         what = "it looks like a video that was cut short or damaged"
         todo = "Copy or export it again and check that the copy finished."
@@ -389,6 +393,7 @@ def _probe_open(container: Any, p: Path, size: int, limits: VideoLimits) -> Vide
         capture_fps_tag=_capture_fps_tag(container, stream, fps),
         first_frame_brightness=_brightness(first),
         mirrored=mirrored,
+        stream_duration_s=_stream_duration(stream),
     )
 
 
@@ -484,12 +489,18 @@ def frame_timeline(info: VideoInfo) -> FrameTimeline | None:
     return FrameTimeline(pts=arr, time_base=Fraction(time_base))
 
 
-def _header_duration(container: Any, stream: Any) -> float:
-    """Length in seconds from the container's header (NaN when it does not say)."""
+def _stream_duration(stream: Any) -> float:
+    """Length in seconds from the video stream's header (NaN when it does not say)."""
     duration = float("nan")
     if stream.duration is not None and stream.time_base is not None:
         duration = float(stream.duration * stream.time_base)
-    elif container.duration is not None:
+    return duration if math.isfinite(duration) and duration >= 0 else float("nan")
+
+
+def _header_duration(container: Any, stream: Any) -> float:
+    """Length in seconds from the stream's header, else the container's (NaN when neither says)."""
+    duration = _stream_duration(stream)
+    if not math.isfinite(duration) and container.duration is not None:
         duration = container.duration / 1_000_000.0
     return duration if math.isfinite(duration) and duration >= 0 else float("nan")
 

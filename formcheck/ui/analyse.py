@@ -171,7 +171,10 @@ def _upload_inputs(details: dict[str, Any], limit_mb: int) -> Inputs:
     filming_tips()
     upload = st.file_uploader(
         "Your running clip", type=UPLOAD_TYPES, key="fc_upload", max_upload_size=limit_mb,
-        help=f"MP4, MOV, M4V or AVI, up to {limit_mb} MB. Deleted as soon as it is analysed.",
+        help=(
+            f"MP4, MOV, M4V, AVI, MKV or WebM, up to {limit_mb} MB. Deleted as soon as it "
+            "is analysed."
+        ),
     )
     if upload is None:
         return Inputs((), "upload a clip")
@@ -187,11 +190,11 @@ def _pair_inputs(details: dict[str, Any], limit_mb: int) -> Inputs:
     cols = st.columns(2)
     side = cols[0].file_uploader(
         "Side view clip", type=UPLOAD_TYPES, key="fc_upload_side", max_upload_size=limit_mb,
-        help=f"MP4, MOV, M4V or AVI, up to {limit_mb} MB.",
+        help=f"MP4, MOV, M4V, AVI, MKV or WebM, up to {limit_mb} MB.",
     )
     other = cols[1].file_uploader(
         "Rear view clip", type=UPLOAD_TYPES, key="fc_upload_rear", max_upload_size=limit_mb,
-        help=f"MP4, MOV, M4V or AVI, up to {limit_mb} MB.",
+        help=f"MP4, MOV, M4V, AVI, MKV or WebM, up to {limit_mb} MB.",
     )
     other_view = cols[1].radio(
         "The second clip is filmed", ("rear", "front"), horizontal=True, key="fc_pair_view",

@@ -302,6 +302,24 @@ def clip_seconds(t: np.ndarray) -> float:
     return float(t[-1] - t[0] + (np.median(dt) if dt.size else 0.0))
 
 
+def midpoint_xy(ds: xr.Dataset, stem: str) -> np.ndarray:
+    """Per frame, the midpoint of the left and right ``stem`` keypoints (e.g. ``"hip"``).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pose dataset.
+    stem : str
+        Keypoint name without its side: ``"hip"`` means ``left_hip`` and ``right_hip``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_frames, 2)`` image ``x, y``; NaN where either point is missing.
+    """
+    return (keypoint_xy(ds, f"left_{stem}") + keypoint_xy(ds, f"right_{stem}")) / 2
+
+
 def torso_length_px(ds: xr.Dataset) -> np.ndarray:
     """Per frame, the distance from the mid-shoulder to the mid-hip in pixels.
 
@@ -315,9 +333,7 @@ def torso_length_px(ds: xr.Dataset) -> np.ndarray:
     numpy.ndarray
         ``(n_frames,)``, NaN where a shoulder or hip is missing.
     """
-    shoulder = (keypoint_xy(ds, "left_shoulder") + keypoint_xy(ds, "right_shoulder")) / 2
-    hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
-    return np.hypot(*(shoulder - hip).T)
+    return np.hypot(*(midpoint_xy(ds, "shoulder") - midpoint_xy(ds, "hip")).T)
 
 
 def leg_length_px(ds: xr.Dataset) -> float:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from formcheck.errors import RulesError
-from formcheck.metrics import ASYMMETRY_SUFFIX, PLAUSIBLE_RANGE, Metric, ci95
+from formcheck.metrics import ASYMMETRY_SUFFIX, PLAUSIBLE_RANGE, Metric, ci95, values_within
 from formcheck.settings import LEVEL_WORDS
 
 Level = Literal["good", "watch", "act"]
@@ -1223,11 +1223,7 @@ def _plausible(metric: Metric, rule: MetricRule) -> bool:
     knee at -80 deg) means the pose or the view failed for that leg, so the
     other leg's value from the same strides is not judged either.
     """
-    if rule.plausible is None:
-        return True
-    lo, hi = rule.plausible
-    values = [metric.value, metric.left, metric.right]
-    return all(lo <= float(v) <= hi for v in values if v is not None and math.isfinite(v))
+    return rule.plausible is None or values_within(metric, rule.plausible)
 
 
 def observe(

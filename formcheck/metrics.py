@@ -14,6 +14,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -1176,7 +1177,7 @@ def compute_metrics(
     return {name: _clip_advice(m, clip_s) for name, m in out.items()}
 
 
-PLAUSIBLE_RANGE: dict[str, tuple[float, float]] = {
+PLAUSIBLE_RANGE: Mapping[str, tuple[float, float]] = MappingProxyType({
     "overstride_pct_leg": (-50.0, 80.0),
     "shank_angle_ic_deg": (-40.0, 50.0),
     "knee_flexion_ic_deg": (-15.0, 80.0),
@@ -1187,7 +1188,7 @@ PLAUSIBLE_RANGE: dict[str, tuple[float, float]] = {
     "knee_valgus_fppa_deg": (-35.0, 35.0),
     "pelvic_drop_deg": (-25.0, 25.0),
     "step_width_pct_leg": (-40.0, 60.0),
-}
+})
 """What a running body can show at all, per metric (mean and each side).
 
 Far wider than any runner's range (METRICS.md's typical values sit well
@@ -1196,6 +1197,26 @@ side clip forced to a rear view read one knee at -80 deg of valgus, and an
 upside-down picture a trunk lean of 158 deg. Such a metric is withheld
 (:func:`implausible`) and never becomes a finding (the rules take these
 ranges unless they give their own ``plausible``)."""
+
+
+def values_within(metric: Metric, bounds: tuple[float, float]) -> bool:
+    """Whether the metric's value and each side's value lie within ``bounds`` (NaN and None pass).
+
+    Parameters
+    ----------
+    metric : Metric
+        A metric.
+    bounds : tuple of float
+        ``(low, high)``, inclusive.
+
+    Returns
+    -------
+    bool
+        False when any of ``value``, ``left`` and ``right`` is outside.
+    """
+    lo, hi = bounds
+    values = (metric.value, metric.left, metric.right)
+    return all(lo <= float(v) <= hi for v in values if v is not None and np.isfinite(v))
 
 
 def implausible(metric: Metric) -> Metric:
@@ -1214,13 +1235,11 @@ def implausible(metric: Metric) -> Metric:
         it, is then not applicable too).
     """
     bounds = PLAUSIBLE_RANGE.get(metric.name)
-    if bounds is None or metric.status == "not_applicable":
+    if bounds is None or metric.status == "not_applicable" or values_within(metric, bounds):
         return metric
     lo, hi = bounds
-    values = [v for v in (metric.value, metric.left, metric.right) if v is not None]
-    if all(lo <= v <= hi for v in values if np.isfinite(v)):
-        return metric
-    shown = ", ".join(f"{v:.0f}" for v in values if np.isfinite(v))
+    values = (metric.value, metric.left, metric.right)
+    shown = ", ".join(f"{v:.0f}" for v in values if v is not None and np.isfinite(v))
     return _not_applicable(
         metric.name,
         f"not a measurement of the runner: the values ({shown} {metric.unit}) lie outside what "

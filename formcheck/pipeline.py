@@ -317,13 +317,6 @@ def _detected(ds: xr.Dataset) -> np.ndarray:
     return np.isfinite(pos).reshape(pos.shape[0], -1).any(axis=1)
 
 
-def _mid(ds: xr.Dataset, stem: str) -> np.ndarray:
-    """Image ``(x, y)`` of the midpoint of the left and right ``stem`` keypoints, per frame."""
-    from formcheck.dataset import keypoint_xy
-
-    return (keypoint_xy(ds, f"left_{stem}") + keypoint_xy(ds, f"right_{stem}")) / 2
-
-
 def inverted_frames(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """Frames whose skeleton is not upright: torso upside down, and legs upside down.
 
@@ -344,9 +337,9 @@ def inverted_frames(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     tuple of numpy.ndarray
         Per frame (bool): torso upside down; legs upside down.
     """
-    from formcheck.dataset import keypoint_xy
+    from formcheck.dataset import keypoint_xy, midpoint_xy
 
-    shoulder, hip = _mid(ds, "shoulder")[:, 1], _mid(ds, "hip")[:, 1]
+    shoulder, hip = midpoint_xy(ds, "shoulder")[:, 1], midpoint_xy(ds, "hip")[:, 1]
     lower_ankle = np.fmax(*(keypoint_xy(ds, f"{side}_ankle")[:, 1] for side in SIDES))
     with np.errstate(invalid="ignore"):
         return shoulder > hip, lower_ankle < hip
@@ -359,7 +352,9 @@ def sideways_frames(ds: xr.Dataset) -> np.ndarray:
     frames means the picture is turned a quarter (a file whose rotation was
     lost), which the upright check alone would take for a folded skeleton.
     """
-    torso = _mid(ds, "hip") - _mid(ds, "shoulder")
+    from formcheck.dataset import midpoint_xy
+
+    torso = midpoint_xy(ds, "hip") - midpoint_xy(ds, "shoulder")
     with np.errstate(invalid="ignore"):
         return np.abs(torso[:, 0]) > np.abs(torso[:, 1])
 
@@ -737,9 +732,9 @@ def tracking_notes(ds: xr.Dataset) -> list[str]:
 
 def _where_followed(ds: xr.Dataset) -> str:
     """Where the followed body is in the picture, in words ("on the left of the picture")."""
-    from formcheck.dataset import keypoint_xy
+    from formcheck.dataset import midpoint_xy
 
-    x = (keypoint_xy(ds, "left_hip")[:, 0] + keypoint_xy(ds, "right_hip")[:, 0]) / 2
+    x = midpoint_xy(ds, "hip")[:, 0]
     width = float(ds.attrs.get("width", 0) or 0)
     if not np.any(np.isfinite(x)) or width <= 0:
         return "it could track"

@@ -45,6 +45,7 @@ from formcheck.dataset import (
     INDIVIDUAL,
     keypoint_xy,
     leg_length_px,
+    midpoint_xy,
     torso_length_px,
     validate_dataset,
 )
@@ -249,7 +250,7 @@ def _stance_feet(ds: xr.Dataset) -> tuple[np.ndarray, float, list[tuple[int, int
     out: list[tuple[int, int, Side]] = []
     if t.size < 10 or not np.isfinite(leg) or leg <= 0:
         return t, leg, out
-    hip_y = (keypoint_xy(ds, "left_hip")[:, 1] + keypoint_xy(ds, "right_hip")[:, 1]) / 2
+    hip_y = midpoint_xy(ds, "hip")[:, 1]
     left, right = (keypoint_xy(ds, f"{side}_ankle")[:, 1] for side in SIDES)
     for a, b in _stance_runs(t, hip_y):
         lo, hi = _nanmedian(left[a:b]), _nanmedian(right[a:b])
@@ -427,7 +428,7 @@ def detect_setting(ds: xr.Dataset, frontal: bool | None = None) -> tuple[Setting
     reason : str
         The measured travel and size change.
     """
-    mid_hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
+    mid_hip = midpoint_xy(ds, "hip")
     x = mid_hip[:, 0][np.isfinite(mid_hip[:, 0])]
     leg = leg_length_px(ds)
     if x.size < 2 or not np.isfinite(leg) or leg <= 0:

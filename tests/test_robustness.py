@@ -774,3 +774,17 @@ def test_a_file_cut_short_gets_a_note(tmp_path: Path) -> None:
 
     assert not any("cut short" in n for n in notes_for(whole))
     assert any("header says 4.0 s" in n and "cut short" in n for n in notes_for(cut))
+
+
+def test_the_note_on_other_people_says_where_the_followed_one_is() -> None:
+    from formcheck.pipeline import tracking_notes
+
+    ds = _runner(duration_s=4.0, fps=30.0)  # hips at the picture's centre
+    ds.attrs.update(frames_with_others=2, people_sampled=6, people_max=2)
+    assert "followed the person in the middle of the picture" in tracking_notes(ds)[0]
+    left = _moved(ds, slice(None), dx=-0.3 * float(ds.attrs["width"]))
+    assert "followed the person on the left of the picture" in tracking_notes(left)[0]
+    ds.attrs["width"] = 0  # size unknown: no place named
+    assert "followed the person it could track" in tracking_notes(ds)[0]
+    ds.attrs["frames_with_others"] = 0
+    assert tracking_notes(ds) == []

@@ -131,12 +131,12 @@ def test_mild_downscale_keeps_colours(tmp_path: Path, opencv_pool: bool) -> None
         assert np.abs(frame[y, 200:1000].astype(int) - want[y, 200:1000]).max() <= 8
 
 
-def test_frames_convert_alike_on_any_thread_count(tmp_path: Path) -> None:
-    """Ordinary I420 frames are converted by OpenCV, the same way whatever its threads.
+def test_plane_path_matches_the_full_frame_conversion(tmp_path: Path) -> None:
+    """Resizing the I420 planes first (one OpenCV thread) gives nearly the pooled path's pixels.
 
-    One- and two-worker pipelines must see the same pixels, and the planes
-    resized before the conversion stay within a grey level of the source
-    picture on average.
+    They differ by about a grey level on average; at hard colour edges the
+    chroma is placed differently (tens of levels along the edge). Both stay
+    close to the source picture scaled.
     """
     import av
     import cv2
@@ -148,21 +148,18 @@ def test_frames_convert_alike_on_any_thread_count(tmp_path: Path) -> None:
     img[300:700, 500:900] = (200, 40, 40)  # a hard-edged patch
     frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
     assert _plain_i420(frame, 1280, 720)
-    assert cv2.getNumThreads() > 1
+    assert cv2.getNumThreads() > 1  # OpenCV's pool: the full-frame path
     pooled = upright_rgb(frame, 1280, 720, 0)
     with opencv_threads(1):
-        single = upright_rgb(frame, 1280, 720, 0)
+        planes = upright_rgb(frame, 1280, 720, 0)
     assert cv2.getNumThreads() > 1  # restored
-    np.testing.assert_array_equal(pooled, single)
-    np.testing.assert_array_equal(single, _i420_to_rgb(frame.to_ndarray(), 1920, 1080, 1280, 720))
-    # Against the source picture scaled: closer than libswscale's scale-and-convert.
+    np.testing.assert_array_equal(planes, _i420_to_rgb(frame.to_ndarray(), 1920, 1080, 1280, 720))
+    diff = np.abs(planes.astype(int) - pooled.astype(int))
+    assert diff.mean() < 1.5 and np.percentile(diff, 99) <= 4, (diff.mean(), diff.max())
     ref = cv2.resize(img, (1280, 720), interpolation=cv2.INTER_LINEAR).astype(int)
-    ours = np.abs(single.astype(int) - ref)
-    swscale = np.abs(frame.to_ndarray(format="rgb24", width=1280, height=720).astype(int) - ref)
-    assert ours.mean() < 1.0 and np.percentile(ours, 99) <= 3, (ours.mean(), ours.max())
-    assert ours.mean() < swscale.mean(), (ours.mean(), swscale.mean())
-    turned = upright_rgb(frame, 1280, 720, 1)
-    np.testing.assert_array_equal(turned, np.rot90(single, 1))
+    for out in (planes, pooled):
+        assert np.abs(out.astype(int) - ref).mean() < 2.0
+    np.testing.assert_array_equal(upright_rgb(frame, 1280, 720, 1), np.rot90(pooled, 1))
 
 
 def test_bt709_frames_keep_their_colours_when_scaled() -> None:
@@ -170,7 +167,7 @@ def test_bt709_frames_keep_their_colours_when_scaled() -> None:
     import av
     from av.video.reformatter import Colorspace
 
-    from formcheck.io.video import _plain_i420, upright_rgb
+    from formcheck.io.video import _plain_i420, opencv_threads, upright_rgb
 
     img = np.zeros((1080, 1920, 3), np.uint8)
     img[:, :960] = (200, 40, 40)
@@ -178,13 +175,13 @@ def test_bt709_frames_keep_their_colours_when_scaled() -> None:
     rgb = av.VideoFrame.from_ndarray(img, format="rgb24")
     frame = rgb.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709)
     assert frame.colorspace == 1 and not _plain_i420(frame, 1280, 720)
-    out = upright_rgb(frame, 1280, 720, 0).astype(int)
-    assert np.abs(out[360, 300] - (200, 40, 40)).max() <= 3, out[360, 300]
-    assert np.abs(out[360, 1000] - (40, 200, 40)).max() <= 3, out[360, 1000]
     untagged = rgb.reformat(format="yuv420p")  # BT.601, as our own renders are
     assert _plain_i420(untagged, 1280, 720)
-    green = upright_rgb(untagged, 1280, 720, 0)[360, 1000].astype(int)
-    assert np.abs(green - (40, 200, 40)).max() <= 3, green
+    with opencv_threads(1):  # where the plane path is taken (parallel segments, batch)
+        for tagged in (frame, untagged):
+            out = upright_rgb(tagged, 1280, 720, 0).astype(int)
+            assert np.abs(out[360, 300] - (200, 40, 40)).max() <= 3, out[360, 300]
+            assert np.abs(out[360, 1000] - (40, 200, 40)).max() <= 3, out[360, 1000]
 
 
 @pytest.mark.parametrize("fmt", ["yuvj420p", "yuv422p", "yuv420p10le"])

@@ -731,21 +731,25 @@ def upright_rgb(
 ) -> np.ndarray:
     """RGB pixels of a decoded frame, scaled to the coded size and turned upright.
 
-    Frames scaled down a little (1080p to 720p) are resized by OpenCV: BT.601
-    4:2:0 frames (:func:`_plain_i420`) have their three planes resized
-    before OpenCV's colour conversion (:func:`_i420_to_rgb`, 1.5 bytes per
-    pixel instead of 3: about 1.1 ms of one core per 1080p frame); others
-    (phones' BT.709, full range, 10-bit) are converted by libswscale with
-    their own colour matrix at full size and the RGB is resized (about 3.7
-    ms; libswscale's own scale-and-convert costs 4.6 ms). Which path a frame
-    takes never depends on OpenCV's thread count, so one- and two-worker
-    runs see the same pixels. Frames at their own size and large downscales
-    (4K, where the big frame would cost more to convert first) are left to
-    libswscale alone: OpenCV's conversion of an unscaled frame differs from
-    libswscale's by about a grey level, and the pose model's contacts on the
-    synthetic accuracy clips move with such a change, so the published
-    accuracy tables would no longer be reproducible (it saved no CPU in the
-    pipeline either).
+    Frames scaled down a little (1080p to 720p) are resized by OpenCV. With
+    OpenCV's thread pool (one pipeline on the machine), libswscale converts
+    the frame at full size with its own colour matrix and the pool resizes
+    the RGB: about 3.7 ms of CPU per 1080p frame, spread over the cores.
+    When OpenCV runs on one thread (parallel segments and batch workers set
+    it so: :func:`opencv_threads`), BT.601 4:2:0 frames (:func:`_plain_i420`)
+    have their three planes resized before OpenCV's colour conversion
+    (:func:`_i420_to_rgb`, 1.5 bytes per pixel instead of 3: about 1.1 ms of
+    one core), which costs the least CPU. Taking that path in a single
+    pipeline too was measured and taken back: it used less CPU (16.0 against
+    17.1 ms per frame) but the pipeline ran 8 % slower (79.6 against 86.7
+    fps on a 60 s 1080p clip, medians of 3 interleaved runs). The two paths
+    differ by about a grey level on average. Frames at their own size and
+    large downscales (4K, where the big frame would cost more to convert
+    first) are left to libswscale alone: OpenCV's conversion of an unscaled
+    frame differs from libswscale's by about a grey level, and the pose
+    model's contacts on the synthetic accuracy clips move with such a change,
+    so the published accuracy tables would no longer be reproducible (it
+    saved no CPU in the pipeline either).
 
     Parameters
     ----------
@@ -765,7 +769,7 @@ def upright_rgb(
         ``(height, width, 3)`` uint8 RGB, upright.
     """
     if coded_w != frame.width and frame.width < 2 * coded_w:
-        if _plain_i420(frame, coded_w, coded_h):
+        if shares_cores() and _plain_i420(frame, coded_w, coded_h):
             img = _i420_to_rgb(frame.to_ndarray(), frame.width, frame.height, coded_w, coded_h)
         else:
             import cv2
@@ -851,9 +855,9 @@ def shares_cores() -> bool:
 
     Parallel pose segments and batch workers keep OpenCV to one thread
     (:func:`opencv_threads`, the batch pool's initializer) because other
-    processes already keep every core busy; the report video's encoder then
-    takes its single-threaded, least-CPU path as well. OpenCV's thread count
-    is the one process-wide switch.
+    processes already keep every core busy; the decoder's conversion and the
+    report video's encoder then take their single-threaded, least-CPU paths
+    as well. OpenCV's thread count is the one process-wide switch.
 
     Returns
     -------

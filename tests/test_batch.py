@@ -314,7 +314,11 @@ def test_squad_with_a_corrupt_clip(squad_dir, tmp_path, capsys):
     assert "line 4" in eve[1][0] and "refused" in eve[1][1] and "/etc/hostname" in eve[1][1]
     created = {p for p in tmp_path.rglob("*")} - before
     assert all(p.is_relative_to(out) for p in created), created
-    assert _sessions(out) == sessions
+    # The same sessions in the same folders; only Ann's listed clip is a new job (new key).
+    after = _sessions(out)
+    assert [(a, d, f) for a, d, _, f in after] == [(a, d, f) for a, d, _, f in sessions]
+    changed = [new[:2] for new, old in zip(after, sessions, strict=True) if new[2] != old[2]]
+    assert changed == [("Ann", "2025-02-14")], changed
 
 
 KILL_SQUAD = tuple(c for c in SQUAD if c.athlete != "Dee")[2:]  # 3 clips, 3 sessions

@@ -53,7 +53,7 @@ import xarray as xr
 from scipy.ndimage import maximum_filter1d
 
 from formcheck.cleaning import orient_frontal_legs
-from formcheck.dataset import keypoint_xy, leg_length_px, validate_dataset
+from formcheck.dataset import keypoint_xy, leg_length_px, midpoint_xy, validate_dataset
 from formcheck.landmarks import SIDES, Side
 from formcheck.view import ViewInfo, estimate_facing, stance_drift
 
@@ -328,7 +328,7 @@ def hip_step_period(
     t = _times(ds)
     if t.size < 8:
         return float("nan")
-    hip_y = (keypoint_xy(ds, "left_hip")[:, 1] + keypoint_xy(ds, "right_hip")[:, 1]) / 2
+    hip_y = midpoint_xy(ds, "hip")[:, 1]
     return _signal_period(t, hip_y, 1.0, min_spm, max_spm)
 
 
@@ -910,7 +910,7 @@ def foot_ahead(ds: xr.Dataset, side: Side, facing: int) -> np.ndarray:
     numpy.ndarray
         Horizontal distance per frame, + ahead.
     """
-    pelvis = (keypoint_xy(ds, "left_hip")[:, 0] + keypoint_xy(ds, "right_hip")[:, 0]) / 2
+    pelvis = midpoint_xy(ds, "hip")[:, 0]
     foot = (keypoint_xy(ds, f"{side}_heel")[:, 0] + keypoint_xy(ds, f"{side}_ankle")[:, 0]) / 2
     return facing * (foot - pelvis)
 
@@ -1003,7 +1003,7 @@ def _parabolic_extrema(t: np.ndarray, y: np.ndarray, min_sep_s: float, maxima: b
 def _zeni_stances(ds: xr.Dataset, facing: int, period: float) -> list[_Stance]:
     """Stances from Zeni et al. (2008) horizontal heel/toe-minus-pelvis extrema."""
     t = _times(ds)
-    pelvis = (keypoint_xy(ds, "left_hip")[:, 0] + keypoint_xy(ds, "right_hip")[:, 0]) / 2
+    pelvis = midpoint_xy(ds, "hip")[:, 0]
     stances: list[_Stance] = []
     for side in SIDES:
         heel = facing * (keypoint_xy(ds, f"{side}_heel")[:, 0] - pelvis)

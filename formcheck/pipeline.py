@@ -446,9 +446,9 @@ class BodySpan:
 
 def _body_signature(ds: xr.Dataset, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Mid-hip position and torso length at ``frames`` (running medians), and the leg length."""
-    from formcheck.dataset import keypoint_xy, leg_length_px, torso_length_px
+    from formcheck.dataset import leg_length_px, midpoint_xy, torso_length_px
 
-    hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip"))[frames] / 2
+    hip = midpoint_xy(ds, "hip")[frames]
     torso = torso_length_px(ds)[frames]
     leg = leg_length_px(ds)
     return (
@@ -807,16 +807,16 @@ def leg_rhythm_spm(ds: xr.Dataset, smooth: int = RHYTHM_MEDIAN) -> tuple[float, 
         ``(estimate, upper bound)`` in steps per minute; the bound allows one
         uncounted pass at each end of the clip. NaN when the legs barely move.
     """
-    from formcheck.dataset import keypoint_xy, leg_length_px
+    from formcheck.dataset import keypoint_xy, leg_length_px, midpoint_xy
 
     nan = (float("nan"), float("nan"))
     leg = leg_length_px(ds)
     if not math.isfinite(leg) or leg <= 0:
         return nan
     t = np.asarray(ds["time"].values, dtype=float)
-    hip = (keypoint_xy(ds, "left_hip") + keypoint_xy(ds, "right_hip")) / 2
+    hip = midpoint_xy(ds, "hip")
     rates, bounds = [], []
-    for side in ("left", "right"):
+    for side in SIDES:
         rel = keypoint_xy(ds, f"{side}_ankle") - hip
         ok = np.isfinite(rel).all(axis=1)
         if ok.sum() < 8:
